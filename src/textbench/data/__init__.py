@@ -1,0 +1,1 @@
+"""Data: sources (raw splits) → tokenizer → `TextDataModule` (encoded, batched)."""

@@ -1,0 +1,1 @@
+"""Models: plain `nn.Module` encoders (ids → features) behind one `TextClassifier`."""

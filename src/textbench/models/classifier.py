@@ -1,0 +1,140 @@
+"""`TextClassifier`: the one LightningModule; any encoder plus a linear classification head."""
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MetricCollection
+from torchmetrics.aggregation import MeanMetric, SumMetric
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+STAGES = ("train", "val", "test")
+
+
+class TextClassifier(L.LightningModule):
+    """Encoder → dropout → linear head, trained with cross-entropy.
+
+    The encoder, optimizer and scheduler arrive as partials from the config; vocabulary
+    size, padding id and number of classes come from the data module, never by hand.
+    """
+
+    def __init__(
+        self,
+        encoder: Callable[..., nn.Module],
+        vocab_size: int,
+        num_classes: int,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., dict[str, Any]] | None = None,
+        pad_id: int = 0,
+        head_dropout: float = 0.0,
+        monitor: str = "val/acc",
+        monitor_mode: str = "max",
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["encoder", "optimizer", "scheduler"])
+        self.encoder = encoder(vocab_size=vocab_size, pad_id=pad_id)
+        self.head = nn.Sequential(
+            nn.Dropout(head_dropout), nn.Linear(self.encoder.output_dim, num_classes)
+        )
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.monitor = monitor
+        self.sign = 1.0 if monitor_mode == "max" else -1.0
+        for stage in STAGES:
+            setattr(self, f"{stage}_metrics", StageMetrics(stage, num_classes))
+        self.best_val: dict[str, float] = {}
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(input_ids, lengths))
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        logits = self(batch["input_ids"], batch["lengths"])
+        labels = batch["labels"]
+        loss = F.cross_entropy(logits, labels)
+        self._metrics(stage).update(logits.detach(), labels, loss.detach())
+        if stage == "train":
+            self.log("train/loss_step", loss, prog_bar=True, batch_size=labels.size(0))
+        return loss
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def _metrics(self, stage: str) -> "StageMetrics":
+        return getattr(self, f"{stage}_metrics")
+
+    def _log_epoch(self, stage: str) -> dict[str, float]:
+        """Compute the epoch's metrics over all batches (and all ranks), log and reset."""
+        values = self._metrics(stage).compute_and_reset()
+        # Already reduced over ranks by torchmetrics; sync_dist only silences the DDP hint.
+        self.log_dict(values, prog_bar=stage == "val", sync_dist=True)
+        return values
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        values = self._log_epoch("val")
+        if self.trainer.sanity_checking:
+            return
+        best = self.best_val.get(self.monitor)
+        if best is None or self.sign * values[self.monitor] > self.sign * best:
+            self.best_val = {**values, "epoch": self.current_epoch}
+        self.log(f"{self.monitor}_best", self.best_val[self.monitor], prog_bar=True)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["best_val"] = self.best_val
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.best_val = checkpoint.get("best_val", {})
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        total_steps = int(self.trainer.estimated_stepping_batches)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": self.scheduler_factory(optimizer=optimizer, total_steps=total_steps),
+        }
+
+
+class StageMetrics(nn.Module):
+    """Accuracy, macro-F1, mean loss and example count of one stage, synced across ranks."""
+
+    def __init__(self, stage: str, num_classes: int) -> None:
+        super().__init__()
+        self.stage = stage
+        self.scores = MetricCollection(
+            {
+                "acc": MulticlassAccuracy(num_classes, average="micro"),
+                "f1": MulticlassF1Score(num_classes, average="macro"),
+            },
+            prefix=f"{stage}/",
+        )
+        self.loss = MeanMetric()
+        self.examples = SumMetric()
+
+    def update(self, logits: torch.Tensor, labels: torch.Tensor, loss: torch.Tensor) -> None:
+        self.scores.update(logits, labels)
+        self.loss.update(loss, weight=labels.size(0))
+        self.examples.update(labels.new_tensor(labels.size(0), dtype=torch.float))
+
+    def compute_and_reset(self) -> dict[str, float]:
+        values = {k: v.item() for k, v in self.scores.compute().items()}
+        values[f"{self.stage}/loss"] = self.loss.compute().item()
+        values[f"{self.stage}/examples"] = self.examples.compute().item()
+        for metric in (self.scores, self.loss, self.examples):
+            metric.reset()
+        return values

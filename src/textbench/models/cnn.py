@@ -1,0 +1,45 @@
+"""Kim (2014) CNN: parallel 1-D convolutions of several widths, max-over-time pooling."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from textbench.checks import POOLINGS, check_choice
+
+
+class CNNEncoder(nn.Module):
+    """Embedding → Conv1d per kernel size → ReLU → max over each text's real windows."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        pad_id: int = 0,
+        embedding_dim: int = 300,
+        num_filters: int = 100,
+        kernel_sizes: tuple[int, ...] = (3, 4, 5),
+        dropout: float = 0.0,
+        pooling: str = "max",
+    ) -> None:
+        super().__init__()
+        check_choice("model.encoder.pooling", pooling, POOLINGS["cnn"])
+        self.kernel_sizes = tuple(kernel_sizes)
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
+        self.dropout = nn.Dropout(dropout)
+        self.convs = nn.ModuleList(nn.Conv1d(embedding_dim, num_filters, k) for k in kernel_sizes)
+        self.output_dim = num_filters * len(self.kernel_sizes)
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(self.embedding(input_ids)).transpose(1, 2)
+        widest = max(self.kernel_sizes)
+        if x.size(-1) < widest:
+            # Zeros equal the padding embedding, so short batches match long ones exactly.
+            x = F.pad(x, (0, widest - x.size(-1)))
+        features = []
+        for k, conv in zip(self.kernel_sizes, self.convs, strict=True):
+            h = F.relu(conv(x))
+            # Windows that start past a text's end read only padding; a text shorter
+            # than k keeps its first window.
+            last_start = (lengths - k).clamp(min=0)
+            valid = torch.arange(h.size(-1), device=h.device)[None, :] <= last_start[:, None]
+            features.append(h.masked_fill(~valid.unsqueeze(1), 0.0).amax(dim=-1))
+        return torch.cat(features, dim=-1)

@@ -1,0 +1,1 @@
+"""Reports: plots and tables made from the records that runs leave."""

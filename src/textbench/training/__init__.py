@@ -1,0 +1,1 @@
+"""Training: the `train` recipe, schedulers, and the record each run leaves behind."""

@@ -1,0 +1,124 @@
+"""The recipe: config → data module → model → trainer → fit and test → record.
+
+Read top to bottom, `train` is the whole experiment; every piece it builds comes from a
+config group, so swapping a part is an override, never a code change.
+"""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from textbench.report.curves import plot_learning_curves
+from textbench.training.record import RunRecord
+from textbench.training.summary import print_config, print_summary
+
+log = logging.getLogger(__name__)
+
+
+def _log_through_hydra() -> None:
+    """Send Lightning's messages to Hydra's console and run-log handlers, once each."""
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+
+
+def _instantiate_all(section: DictConfig | None) -> list[Any]:
+    """Instantiate each entry of a `callbacks` or `logger` group (entries may be null)."""
+    if not section:
+        return []
+    return [instantiate(entry) for entry in section.values() if entry and "_target_" in entry]
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Fit and/or test the configured model; returns what `metrics.json` holds.
+
+    `textbench-train` checks the config's values first (`textbench.checks`).
+    """
+    _log_through_hydra()
+    output_dir = Path(cfg.paths.output_dir)
+    with RunRecord(cfg, output_dir) as record:
+        print_config(cfg)
+        L.seed_everything(cfg.seed, workers=True)
+
+        datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))
+        datamodule.setup("fit")
+        datamodule.save(output_dir)
+        data = {
+            "fingerprint": datamodule.fingerprint,
+            "label_names": datamodule.label_names,
+            "sizes": {name: len(split) for name, split in datamodule.splits.items()},
+        }
+        record.add(data=data)
+
+        scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
+        model = instantiate(
+            cfg.model,
+            vocab_size=datamodule.vocab_size,
+            num_classes=datamodule.num_classes,
+            pad_id=datamodule.pad_id,
+            monitor=cfg.monitor,
+            monitor_mode=cfg.monitor_mode,
+            optimizer=instantiate(cfg.optimizer),
+            scheduler=scheduler,
+        )
+        trainer: L.Trainer = instantiate(
+            cfg.trainer,
+            callbacks=_instantiate_all(cfg.get("callbacks")),
+            logger=_instantiate_all(cfg.get("logger")) or False,
+        )
+
+        if cfg.train:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        best_val = dict(model.best_val)
+        checkpoint = trainer.checkpoint_callback
+        best_path = checkpoint.best_model_path if checkpoint else ""
+        test: dict[str, float] = {}
+        if cfg.test:
+            ckpt_path = best_path or (cfg.get("ckpt_path") if not cfg.train else None)
+            if not ckpt_path:
+                log.warning("No best checkpoint (e.g. fast_dev_run): testing the current weights.")
+            trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path or None)
+            test = {
+                k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")
+            }
+
+        results = {
+            "status": "completed",
+            "optimized_metric": cfg.get("optimized_metric"),
+            "optimized_value": _lookup(cfg.get("optimized_metric"), best_val, test),
+            "best_val": best_val,
+            "test": test,
+            "epochs": trainer.current_epoch,
+            "global_step": trainer.global_step,
+            "wall_time_s": round(record.wall_time, 3),
+            "best_checkpoint": best_path or None,
+            "last_checkpoint": _last_checkpoint(checkpoint),
+            "output_dir": str(output_dir),
+            "data": data,
+        }
+        if trainer.is_global_zero:
+            record.write_metrics(results)
+            curves = output_dir / "csv" / "metrics.csv"
+            if curves.is_file():
+                results["curves"] = plot_learning_curves(curves, output_dir / "curves.png")
+            print_summary(results)
+    return results
+
+
+def _lookup(metric: str | None, best_val: dict[str, float], test: dict[str, float]) -> float | None:
+    """The value sweepers optimise: `<val metric>_best` reads the best validation epoch."""
+    if not metric:
+        return None
+    if metric.endswith("_best"):
+        return best_val.get(metric.removesuffix("_best"))
+    return {**best_val, **test}.get(metric)
+
+
+def _last_checkpoint(checkpoint: Any) -> str | None:
+    path = getattr(checkpoint, "last_model_path", "") if checkpoint else ""
+    return path or None

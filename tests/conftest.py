@@ -1,0 +1,61 @@
+"""Shared fixtures: offline Hub, composed configs for in-process runs, the shared data."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# Tests never touch the network: with the Hub offline a missing file fails at once.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from textbench.config import config_dir, register_resolvers
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+needs_shared_data = pytest.mark.skipif(
+    not (SHARED_DATA / "imdb" / "train.parquet").is_file(),
+    reason=f"real data not found under {SHARED_DATA}",
+)
+
+# Small and fast: 600 synthetic texts, small models, a couple of epochs.
+TINY = [
+    "data.source.n_train=600",
+    "data.source.n_test=200",
+    "trainer.max_epochs=2",
+    "callbacks.model_summary=null",
+]
+
+
+def make_cfg(output_dir: Path, overrides: list[str]) -> DictConfig:
+    """Compose the train config as the command line would, writing into `output_dir`."""
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    HydraConfig().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+        del cfg.hydra
+    return cfg
+
+
+def run_cli(
+    *args: str, cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run `textbench-train` (through this Python) and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "textbench.train", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )

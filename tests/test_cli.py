@@ -1,0 +1,90 @@
+"""The command line: help, start-up cost, and clear errors for bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import TINY, run_cli
+
+
+def test_help_lists_every_group_and_its_options(tmp_path: Path) -> None:
+    result = run_cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for line in (
+        "model: cnn, lstm, transformer",
+        "optimizer: adam, adamw, sgd",
+        "scheduler: cosine, linear, none, plateau",
+        "debug: fdr, limit, overfit, profiler",
+    ):
+        assert line in result.stdout
+    for group in ("data:", "trainer:", "logger:", "callbacks:", "paths:", "experiment:"):
+        assert group in result.stdout
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_cli_module_does_not_import_heavy_libraries() -> None:
+    heavy = "{'torch', 'lightning', 'datasets'}"
+    code = f"import sys, textbench.train; print(sorted({heavy} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("optimizer.lr=-0.1", "optimizer.lr=-0.1 is invalid: it must be a positive number"),
+        ("data.max_length=0", "data.max_length=0 is invalid: it must be a positive integer"),
+        (
+            "model.encoder.pooling=median",
+            "model.encoder.pooling='median' is not allowed here; choose one of last, max, mean",
+        ),
+        ("data.val_fraction=1.5", "data.val_fraction=1.5 must lie strictly between 0 and 1"),
+    ],
+)
+def test_invalid_values_fail_with_one_clear_sentence(
+    tmp_path: Path, override: str, expected: str
+) -> None:
+    result = run_cli(override, cwd=tmp_path)
+    assert result.returncode == 2
+    assert expected in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("outputs/train/runs/*/metrics.json"))
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [("modle=cnn", "Key 'modle' is not in struct"), ("model=rnn", "Could not find 'model/rnn'")],
+)
+def test_unknown_keys_and_options_fail_before_data_loads(
+    tmp_path: Path, override: str, expected: str
+) -> None:
+    result = run_cli(override, cwd=tmp_path)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert not list(tmp_path.glob("outputs/train/runs/*/manifest.json"))
+
+
+def test_test_classes_unseen_in_train_are_an_error(tmp_path: Path) -> None:
+    imdb = tmp_path / "data" / "imdb"
+    imdb.mkdir(parents=True)
+    texts = [f"text number {i}" for i in range(40)]
+    pd.DataFrame({"text": texts, "label": [i % 2 for i in range(40)]}).to_parquet(
+        imdb / "train.parquet"
+    )
+    pd.DataFrame({"text": texts[:9], "label": [0, 1, 2] * 3}).to_parquet(imdb / "test.parquet")
+    result = run_cli(
+        "data=imdb",
+        "data.source.label_names=null",
+        *TINY[2:],
+        cwd=tmp_path,
+        env={"TEXTBENCH_DATA_DIR": str(tmp_path / "data")},
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "The test split has labels ['2'] that never occur in train" in result.stdout
+    manifest = json.loads(next(tmp_path.glob("outputs/train/runs/*/manifest.json")).read_text())
+    assert manifest["status"] == "failed"
+    assert not list(tmp_path.glob("outputs/train/runs/*/metrics.json"))

@@ -1,0 +1,155 @@
+"""The command line end to end: sweeps, distributed runs, real data, an installed wheel."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SHARED_DATA, needs_shared_data, run_cli
+
+pytestmark = pytest.mark.slow
+QUICK = [
+    "debug=limit",
+    "data.source.n_train=400",
+    "data.source.n_test=200",
+    "callbacks.model_summary=null",
+]
+
+
+def _job_metrics(sweep_root: Path) -> dict[str, dict]:
+    return {
+        p.parent.name: json.loads(p.read_text())
+        for p in sweep_root.glob("outputs/train/multiruns/*/*/metrics.json")
+    }
+
+
+def test_six_job_sweep_gives_each_job_its_own_directory(tmp_path: Path) -> None:
+    result = run_cli("-m", "model=lstm,cnn,transformer", "optimizer=sgd,adam", *QUICK, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = _job_metrics(tmp_path)
+    assert sorted(jobs) == [str(i) for i in range(6)]
+    targets = set()
+    for number, metrics in jobs.items():
+        assert metrics["status"] == "completed"
+        assert metrics["test"]["test/examples"] == 200
+        config = (Path(metrics["output_dir"]) / ".hydra" / "overrides.yaml").read_text()
+        targets.add(config)
+        assert Path(metrics["output_dir"]).name == number
+    assert len(targets) == 6
+
+
+def test_a_failing_job_does_not_stop_the_sweep(tmp_path: Path) -> None:
+    result = run_cli("-m", "model=cnn", "optimizer.lr=-1,0.001", *QUICK, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "optimizer.lr=-1 is invalid" in result.stdout + result.stderr
+    jobs = _job_metrics(tmp_path)
+    assert list(jobs) == ["1"]
+    assert jobs["1"]["status"] == "completed"
+
+
+def test_two_runs_in_the_same_second_never_share_a_directory(tmp_path: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "textbench.train",
+        "debug=fdr",
+        "model=cnn",
+        "data.source.n_train=200",
+        "data.source.n_test=50",
+    ]
+    runs = [
+        subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(2)
+    ]
+    assert [p.wait(timeout=300) for p in runs] == [0, 0]
+    assert len(list(tmp_path.glob("outputs/train/runs/*/metrics.json"))) == 2
+
+
+def test_ddp_cpu_aggregates_metrics_over_both_ranks(tmp_path: Path) -> None:
+    result = run_cli(
+        "trainer=ddp_cpu",
+        "model=cnn",
+        "trainer.max_epochs=1",
+        "data.source.n_train=1000",
+        "data.source.n_test=401",
+        "callbacks.model_summary=null",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (metrics_file,) = tmp_path.glob("outputs/train/runs/*/metrics.json")
+    metrics = json.loads(metrics_file.read_text())
+    # Each rank sees half of the data; the logged counts cover all of it. With 401 test
+    # texts the DistributedSampler repeats one to even out the ranks.
+    assert metrics["best_val"]["val/examples"] == 100
+    assert metrics["test"]["test/examples"] == 402
+    assert "train_ddp_process_1.log" in os.listdir(metrics_file.parent)
+
+
+@needs_shared_data
+def test_imdb_slice_trains_and_learns(tmp_path: Path) -> None:
+    result = run_cli(
+        "data=imdb",
+        "model=cnn",
+        "data.max_samples=3000",
+        "data.max_length=200",
+        "model.encoder.embedding_dim=64",
+        "trainer.max_epochs=2",
+        "callbacks.model_summary=null",
+        cwd=tmp_path,
+        env={"TEXTBENCH_DATA_DIR": str(SHARED_DATA)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (metrics_file,) = tmp_path.glob("outputs/train/runs/*/metrics.json")
+    metrics = json.loads(metrics_file.read_text())
+    assert metrics["data"]["label_names"] == ["neg", "pos"]
+    assert metrics["test"]["test/examples"] == 3000
+    assert metrics["test"]["test/acc"] > 0.6
+
+
+def test_installed_wheel_finds_its_configs(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("textbench-*.whl")
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    assert (site / "textbench" / "conf" / "train.yaml").is_file()
+    assert (site / "textbench" / "conf" / "experiment" / "imdb_cnn.yaml").is_file()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    out = subprocess.run(
+        [sys.executable, "-m", "textbench.train", "--help"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "experiment: imdb_cnn" in out.stdout
+    where = subprocess.run(
+        [sys.executable, "-c", "import textbench.config as c; print(c.config_dir())"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert where.stdout.strip() == str(site / "textbench" / "conf")
