@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 # Tests never touch the network: with the Hub offline a missing file fails at once.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
+# A token cache of the test session's own, so that no test reads another machine's state.
+os.environ["TEXTBENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="textbench-cache-")
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -27,8 +30,8 @@ needs_shared_data = pytest.mark.skipif(
 
 # Small and fast: 600 synthetic texts, small models, a couple of epochs.
 TINY = [
-    "data.source.n_train=600",
-    "data.source.n_test=200",
+    "data.n_train=600",
+    "data.n_test=200",
     "trainer.max_epochs=2",
     "callbacks.model_summary=null",
 ]

@@ -78,7 +78,7 @@ def test_test_classes_unseen_in_train_are_an_error(tmp_path: Path) -> None:
     pd.DataFrame({"text": texts[:9], "label": [0, 1, 2] * 3}).to_parquet(imdb / "test.parquet")
     result = run_cli(
         "data=imdb",
-        "data.source.label_names=null",
+        "data.label_names=null",
         *TINY[2:],
         cwd=tmp_path,
         env={"TEXTBENCH_DATA_DIR": str(tmp_path / "data")},

@@ -14,8 +14,8 @@ from tests.conftest import ROOT, SHARED_DATA, needs_shared_data, run_cli
 pytestmark = pytest.mark.slow
 QUICK = [
     "debug=limit",
-    "data.source.n_train=400",
-    "data.source.n_test=200",
+    "data.n_train=400",
+    "data.n_test=200",
     "callbacks.model_summary=null",
 ]
 
@@ -59,8 +59,8 @@ def test_two_runs_in_the_same_second_never_share_a_directory(tmp_path: Path) -> 
         "textbench.train",
         "debug=fdr",
         "model=cnn",
-        "data.source.n_train=200",
-        "data.source.n_test=50",
+        "data.n_train=200",
+        "data.n_test=50",
     ]
     runs = [
         subprocess.Popen(
@@ -77,8 +77,8 @@ def test_ddp_cpu_aggregates_metrics_over_both_ranks(tmp_path: Path) -> None:
         "trainer=ddp_cpu",
         "model=cnn",
         "trainer.max_epochs=1",
-        "data.source.n_train=1000",
-        "data.source.n_test=401",
+        "data.n_train=1000",
+        "data.n_test=401",
         "callbacks.model_summary=null",
         cwd=tmp_path,
     )

@@ -5,6 +5,7 @@ Kept free of heavy imports: it runs before `--help` and config errors.
 
 import os
 import secrets
+from importlib.util import find_spec
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -23,6 +24,21 @@ def _run_id() -> str:
     return f"{os.getpid()}{secrets.token_hex(2)}"
 
 
+def package_dir(package: str) -> str:
+    """The folder of an installed package, found without importing it."""
+    spec = find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        from textbench.errors import ConfigError
+
+        raise ConfigError(
+            f"The Python package {package!r} is not installed; pip install "
+            f"{package.replace('_', '-')} (or give the path by hand)."
+        )
+    return spec.submodule_search_locations[0]
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("run_id"):
         OmegaConf.register_new_resolver("run_id", _run_id, use_cache=True)
+    if not OmegaConf.has_resolver("package_dir"):
+        OmegaConf.register_new_resolver("package_dir", package_dir)

@@ -1,121 +1,152 @@
-"""`TextDataModule`: raw splits → validation carve-out → fitted tokenizer → padded batches."""
+"""`TextDataModule`: raw splits → clean rows → label ids → splits → token ids → batches.
 
-import hashlib
+Sources only read data; everything that must be the same for every source (bad rows,
+label ids, carving missing splits, tokenization and its cache, batching) happens here.
+"""
+
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import datasets
 import lightning as L
-import numpy as np
-import torch
-from datasets import Dataset, DatasetDict
-from torch.nn.utils.rnn import pad_sequence
+from datasets import DatasetDict
 from torch.utils.data import DataLoader
 
-from textbench.data.tokenizers import WordTokenizer
+from textbench.checks import check_choice
+from textbench.data.batching import BucketSampler, EncodedSplit, PadCollator, padding_fraction
+from textbench.data.cache import TokenCache
+from textbench.data.labels import check_labels, column, drop_bad_rows, encode_labels, fingerprint
+from textbench.data.tokenizers import TextTokenizer
 from textbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
-
-
-class EncodedSplit(torch.utils.data.Dataset):
-    """Token ids and labels of one split, held in memory as tensors."""
-
-    def __init__(self, ids: list[list[int]], labels: list[int]) -> None:
-        self.ids = [torch.tensor(x, dtype=torch.long) for x in ids]
-        self.labels = torch.tensor(labels, dtype=torch.long)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.ids[i], self.labels[i]
-
-
-class PadCollator:
-    """Pads each batch only to its own longest text (dynamic padding)."""
-
-    def __init__(self, pad_id: int) -> None:
-        self.pad_id = pad_id
-
-    def __call__(self, batch: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
-        ids, labels = zip(*batch, strict=True)
-        return {
-            "input_ids": pad_sequence(ids, batch_first=True, padding_value=self.pad_id),
-            "lengths": torch.tensor([len(x) for x in ids]),
-            "labels": torch.stack(labels),
-        }
+BAD_ROWS = ("drop", "error")
 
 
 class TextDataModule(L.LightningDataModule):
-    """Loads a source, carves a seeded stratified validation split from train, fits the
-    tokenizer on the remaining training texts only, and serves padded batches.
+    """Loads a source, carves missing validation/test splits from train (stratified,
+    seeded), fits the tokenizer on the remaining training texts only, and serves batches
+    of similar lengths.
 
+    `source_options` are the source's own keys (`train_file`, `name`, `class_files`, ...).
     The test split is only ever used by `trainer.test`, never for model selection.
     """
 
     def __init__(
         self,
-        source: Callable[[], DatasetDict],
-        tokenizer: WordTokenizer,
+        source: Callable[..., DatasetDict],
+        tokenizer: TextTokenizer,
         batch_size: int = 64,
         eval_batch_size: int | None = None,
         max_length: int = 256,
         val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
         seed: int = 0,
+        on_bad_rows: str = "drop",
+        label_names: list[str] | None = None,
         max_samples: int | None = None,
+        bucket: bool = True,
         num_workers: int = 0,
+        cache_dir: str | None = None,
+        **source_options: Any,
     ) -> None:
         super().__init__()
+        check_choice("data.on_bad_rows", on_bad_rows, BAD_ROWS)
         self.source = source
+        self.source_options = source_options
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.max_length = max_length
         self.val_fraction = val_fraction
+        self.test_fraction = test_fraction
         self.seed = seed
+        self.on_bad_rows = on_bad_rows
+        self.given_label_names = label_names
         self.max_samples = max_samples
+        self.bucket = bucket
         self.num_workers = num_workers
+        self.cache = TokenCache(Path(cache_dir)) if cache_dir else None
         self.label_names: list[str] = []
         self.fingerprint = ""
         self.splits: dict[str, EncodedSplit] = {}
+        self.stats: dict[str, Any] = {}
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        datasets.disable_progress_bars()  # our own log line reports the splits
-        raw = self.source()
-        self.label_names = list(raw["train"].features["label"].names)
+        datasets.disable_progress_bars()  # our own log lines report the splits
+        raw = self.source(**self.source_options)
+        raw, dropped = drop_bad_rows(raw, self.on_bad_rows)
+        raw, self.label_names = encode_labels(raw, self.given_label_names)
         splits = self._split(raw)
-        _check_labels(splits, self.label_names)
-        self.fingerprint = _fingerprint(splits, self.max_length)
-        self.tokenizer.fit(splits["train"]["text"])
-        for name, split in splits.items():
-            ids = self.tokenizer.encode_batch(split["text"], self.max_length)
-            self.splits[name] = EncodedSplit(ids, split["label"])
-        sizes = ", ".join(f"{k} {len(v)}" for k, v in self.splits.items())
+        check_labels(splits, self.label_names)
+        self.fingerprint = fingerprint(splits)
+
+        key = {
+            "data": self.fingerprint,
+            "tokenizer": self.tokenizer.config,
+            "max_length": self.max_length,
+        }
+        cached = self.cache.load(key, self.tokenizer) if self.cache else None
+        if cached is not None:
+            self.splits = cached
+        else:
+            self.tokenizer.fit(column(splits["train"], "text"))
+            for name, split in splits.items():
+                ids = self.tokenizer.encode_batch(column(split, "text"), self.max_length)
+                self.splits[name] = EncodedSplit.from_lists(ids, column(split, "label"))
+            if self.cache:
+                self.cache.save(key, self.tokenizer, self.splits)
+
+        self.stats = {
+            "sizes": {name: len(split) for name, split in self.splits.items()},
+            "dropped_rows": dropped,
+            "token_cache": "hit" if cached is not None else ("stored" if self.cache else "off"),
+            "padding_fraction": {
+                "train": padding_fraction(
+                    self.splits["train"].lengths, self._sampler("train"), self.batch_size
+                ),
+                "test": padding_fraction(
+                    self.splits["test"].lengths, self._sampler("test"), self.eval_batch_size
+                ),
+            },
+        }
+        sizes = ", ".join(f"{k} {v}" for k, v in self.stats["sizes"].items())
         log.info(
-            "Data: %s; %d classes %s; vocabulary %d; fingerprint %s",
+            "Data: %s; %d classes %s; vocabulary %d; tokens %s; padding %.1f%% of train "
+            "batches; fingerprint %s",
             sizes,
             self.num_classes,
             self.label_names,
             self.vocab_size,
+            self.stats["token_cache"],
+            100 * self.stats["padding_fraction"]["train"],
             self.fingerprint,
         )
 
-    def _split(self, raw: DatasetDict) -> dict[str, Dataset]:
-        """Train/validation/test, the validation split carved from train when absent."""
-        if "test" not in raw:
-            raise ConfigError(f"The data has no test split (it has {list(raw)}).")
-        train = raw["train"]
-        validation = raw.get("validation")
-        if validation is None:
-            parts = train.train_test_split(
-                test_size=self.val_fraction, seed=self.seed, stratify_by_column="label"
-            )
-            train, validation = parts["train"], parts["test"]
-        splits = {"train": train, "validation": validation, "test": raw["test"]}
+    def _split(self, raw: DatasetDict) -> dict[str, datasets.Dataset]:
+        """Train/validation/test; a missing test, then validation, split is carved from train."""
+        if "train" not in raw:
+            raise ConfigError(f"The data has no train split (it has {list(raw)}).")
+        splits = dict(raw)
+        for name, fraction in (("test", self.test_fraction), ("validation", self.val_fraction)):
+            if name in splits:
+                continue
+            try:
+                parts = splits["train"].train_test_split(
+                    test_size=fraction, seed=self.seed, stratify_by_column="label"
+                )
+            except ValueError as error:
+                raise ConfigError(
+                    f"Could not carve a {name} split of {fraction:.0%} from "
+                    f"train, stratified by label: {error}. Use more data per "
+                    f"class or set data.{name[:3]}_fraction."
+                ) from error
+            splits["train"], splits[name] = parts["train"], parts["test"]
+        splits = {k: splits[k] for k in ("train", "validation", "test")}
         if self.max_samples:
             splits = {
                 k: v.shuffle(seed=self.seed).select(range(min(self.max_samples, len(v))))
@@ -139,51 +170,35 @@ class TextDataModule(L.LightningDataModule):
         """Write the fitted tokenizer next to the run's other outputs."""
         self.tokenizer.save(Path(directory) / "tokenizer.json")
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def _sampler(self, split: str) -> BucketSampler | None:
+        train = split == "train"
+        if not self.bucket:
+            return None
+        return BucketSampler(
+            self.splits[split].lengths,
+            self.batch_size if train else self.eval_batch_size,
+            seed=self.seed,
+            shuffle=train,
+        )
+
+    def _loader(self, split: str) -> DataLoader:
+        train = split == "train"
+        sampler = self._sampler(split)
         return DataLoader(
             self.splits[split],
-            batch_size=self.batch_size if shuffle else self.eval_batch_size,
-            shuffle=shuffle,
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            sampler=sampler,
+            shuffle=train if sampler is None else None,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             collate_fn=PadCollator(self.pad_id),
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self._loader("train")
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("validation", shuffle=False)
+        return self._loader("validation")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
-
-
-def _check_labels(splits: dict[str, Dataset], names: list[str]) -> None:
-    train_labels = set(splits["train"].unique("label"))
-    if len(train_labels) < 2:
-        raise ConfigError(
-            f"The training split holds a single class ({[names[i] for i in train_labels]}); "
-            "a classifier needs at least two. Check data.source and its label column."
-        )
-    for split in ("validation", "test"):
-        unseen = set(splits[split].unique("label")) - train_labels
-        if unseen:
-            raise ConfigError(
-                f"The {split} split has labels {sorted(names[i] for i in unseen)} that never "
-                f"occur in train (train has {sorted(names[i] for i in train_labels)}); the "
-                "model could never predict them. Use data whose train split covers every class."
-            )
-
-
-def _fingerprint(splits: dict[str, Dataset], max_length: int) -> str:
-    """A content hash of the texts and labels actually used, split by split."""
-    digest = hashlib.blake2b(digest_size=8)
-    digest.update(f"max_length={max_length}".encode())
-    for name, split in splits.items():
-        digest.update(f"|{name}:{len(split)}|".encode())
-        for text in split["text"]:
-            digest.update(text.encode())
-            digest.update(b"\0")
-        digest.update(np.asarray(split["label"], dtype=np.int64).tobytes())
-    return digest.hexdigest()
+        return self._loader("test")

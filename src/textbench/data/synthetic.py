@@ -118,9 +118,11 @@ def _example(rng: random.Random) -> tuple[str, int]:
     return " ".join(parts) + ".", label
 
 
-def load_wordorder(n_train: int = 5000, n_test: int = 2000, seed: int = 1234) -> DatasetDict:
+def load_wordorder(
+    n_train: int = 5000, n_test: int = 2000, generator_seed: int = 1234
+) -> DatasetDict:
     """Generate train/test splits; the same seed always gives the same data."""
-    rng = random.Random(seed)
+    rng = random.Random(generator_seed)
     features = Features({"text": Value("string"), "label": ClassLabel(names=LABEL_NAMES)})
 
     def split(n: int) -> Dataset:

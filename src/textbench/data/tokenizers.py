@@ -1,21 +1,95 @@
-"""Tokenizers fitted on the training split, built on the Rust `tokenizers` library.
+"""Tokenizers built on the Rust `tokenizers` library, fitted on the training split only.
 
-`fit` learns the vocabulary from training texts only; `encode_batch` runs in parallel in
-Rust, so even IMDB's 50k reviews take seconds. The fitted tokenizer is saved with the run.
+`fit` learns a vocabulary from training texts; `encode_batch` runs in parallel in Rust, so
+IMDB's 50k reviews take seconds. The fitted tokenizer is a standard `tokenizer.json`,
+saved with every run and in the token cache. `config` identifies a tokenizer for caching.
 """
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers
-from tokenizers.models import WordLevel
-from tokenizers.trainers import WordLevelTrainer
+from tokenizers.models import BPE, WordLevel, WordPiece
+from tokenizers.trainers import BpeTrainer, WordLevelTrainer, WordPieceTrainer
+
+from textbench.errors import ConfigError
 
 PAD, UNK = "<pad>", "<unk>"
 
 
-class WordTokenizer:
-    """Lower-cased words and punctuation, HTML tags (IMDB's `<br />`) removed.
+def _normalizer(lowercase: bool, strip_html: bool) -> normalizers.Normalizer:
+    steps = [normalizers.NFKC()]
+    if strip_html:
+        steps.append(normalizers.Replace(Regex(r"<[^>]*>"), " "))
+    if lowercase:
+        steps.append(normalizers.Lowercase())
+    return normalizers.Sequence(steps)
+
+
+class TextTokenizer:
+    """A `tokenizers.Tokenizer` plus the trainer that fits it; subclasses choose the model."""
+
+    pad_token = PAD
+    unk_token = UNK
+    add_special_tokens = False
+
+    def __init__(self, tokenizer: Tokenizer, trainer: Any, config: dict[str, Any]) -> None:
+        self._tokenizer = tokenizer
+        self._trainer = trainer
+        self.config = {"type": type(self).__name__, **config}
+
+    def fit(self, texts: Sequence[str]) -> None:
+        self._tokenizer.train_from_iterator(texts, trainer=self._trainer, length=len(texts))
+
+    def encode_batch(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
+        """Token ids truncated to `max_length`; an empty text becomes one `<unk>`."""
+        self._tokenizer.enable_truncation(max_length)
+        encodings = self._tokenizer.encode_batch_fast(
+            list(texts), add_special_tokens=self.add_special_tokens
+        )
+        unk = [self.unk_id]
+        return [e.ids or unk for e in encodings]
+
+    @property
+    def vocab_size(self) -> int:
+        return self._tokenizer.get_vocab_size()
+
+    @property
+    def pad_id(self) -> int:
+        return self._tokenizer.token_to_id(self.pad_token)
+
+    @property
+    def unk_id(self) -> int:
+        return self._tokenizer.token_to_id(self.unk_token)
+
+    def save(self, path: str | Path) -> None:
+        self._tokenizer.save(str(path))
+
+    def load(self, path: str | Path) -> None:
+        """Replace the vocabulary by a fitted one (from a run or the token cache)."""
+        self._tokenizer = Tokenizer.from_file(str(path))
+
+
+def _learned(model: Any, pre_tokenizer: Any, lowercase: bool, strip_html: bool) -> Tokenizer:
+    tokenizer = Tokenizer(model)
+    tokenizer.normalizer = _normalizer(lowercase, strip_html)
+    tokenizer.pre_tokenizer = pre_tokenizer
+    return tokenizer
+
+
+def _trainer(kind: type, vocab_size: int | None, min_freq: int, **options: Any) -> Any:
+    return kind(
+        vocab_size=vocab_size or 2**31 - 1,
+        min_frequency=min_freq,
+        special_tokens=[PAD, UNK],
+        show_progress=False,
+        **options,
+    )
+
+
+class WordTokenizer(TextTokenizer):
+    """Words and punctuation, lower-cased, HTML tags (IMDB's `<br />`) removed.
 
     The vocabulary keeps tokens seen at least `min_freq` times, at most `max_size` of them
     (specials included), most frequent first.
@@ -28,41 +102,108 @@ class WordTokenizer:
         min_freq: int = 1,
         max_size: int | None = None,
     ) -> None:
-        steps = [normalizers.NFKC()]
-        if strip_html:
-            steps.append(normalizers.Replace(Regex(r"<[^>]*>"), " "))
-        if lowercase:
-            steps.append(normalizers.Lowercase())
-        self._tokenizer = Tokenizer(WordLevel(unk_token=UNK))
-        self._tokenizer.normalizer = normalizers.Sequence(steps)
-        self._tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-        self._trainer = WordLevelTrainer(
-            vocab_size=max_size or 2**31 - 1,
-            min_frequency=min_freq,
-            special_tokens=[PAD, UNK],
-            show_progress=False,
+        super().__init__(
+            _learned(WordLevel(unk_token=UNK), pre_tokenizers.Whitespace(), lowercase, strip_html),
+            _trainer(WordLevelTrainer, max_size, min_freq),
+            {
+                "lowercase": lowercase,
+                "strip_html": strip_html,
+                "min_freq": min_freq,
+                "max_size": max_size,
+            },
+        )
+
+
+class BPETokenizer(TextTokenizer):
+    """Byte-pair encoding learned on the training split: no word is out of vocabulary."""
+
+    def __init__(
+        self,
+        vocab_size: int = 16000,
+        min_freq: int = 2,
+        lowercase: bool = True,
+        strip_html: bool = True,
+    ) -> None:
+        super().__init__(
+            _learned(
+                BPE(unk_token=UNK, continuing_subword_prefix="##"),
+                pre_tokenizers.Whitespace(),
+                lowercase,
+                strip_html,
+            ),
+            _trainer(BpeTrainer, vocab_size, min_freq, continuing_subword_prefix="##"),
+            {
+                "vocab_size": vocab_size,
+                "min_freq": min_freq,
+                "lowercase": lowercase,
+                "strip_html": strip_html,
+            },
+        )
+
+
+class WordPieceTokenizer(TextTokenizer):
+    """BERT-style WordPiece learned on the training split."""
+
+    def __init__(
+        self,
+        vocab_size: int = 16000,
+        min_freq: int = 2,
+        lowercase: bool = True,
+        strip_html: bool = True,
+    ) -> None:
+        super().__init__(
+            _learned(
+                WordPiece(unk_token=UNK), pre_tokenizers.BertPreTokenizer(), lowercase, strip_html
+            ),
+            _trainer(WordPieceTrainer, vocab_size, min_freq),
+            {
+                "vocab_size": vocab_size,
+                "min_freq": min_freq,
+                "lowercase": lowercase,
+                "strip_html": strip_html,
+            },
+        )
+
+
+class PretrainedTokenizer(TextTokenizer):
+    """A ready-made tokenizer: a model directory (or `tokenizer.json`), or a Hub name.
+
+    Nothing is fitted; special tokens ([CLS] ... [SEP]) are added as the model expects.
+    """
+
+    def __init__(
+        self,
+        name_or_path: str,
+        pad_token: str = "[PAD]",
+        unk_token: str = "[UNK]",
+        add_special_tokens: bool = True,
+    ) -> None:
+        path = Path(name_or_path)
+        file = path / "tokenizer.json" if path.is_dir() else path
+        if file.is_file():
+            tokenizer = Tokenizer.from_file(str(file))
+        else:
+            try:
+                tokenizer = Tokenizer.from_pretrained(name_or_path)
+            except Exception as error:
+                raise ConfigError(
+                    f"tokenizer.name_or_path={name_or_path!r} is neither a local tokenizer "
+                    f"(a directory with tokenizer.json) nor reachable on the Hub ({error})."
+                ) from error
+        self.pad_token, self.unk_token = pad_token, unk_token
+        for token in (pad_token, unk_token):
+            if tokenizer.token_to_id(token) is None:
+                raise ConfigError(
+                    f"The tokenizer at {name_or_path!r} has no token {token!r}; "
+                    "set tokenizer.pad_token / tokenizer.unk_token."
+                )
+        tokenizer.no_padding()
+        self.add_special_tokens = add_special_tokens
+        super().__init__(
+            tokenizer,
+            None,
+            dict(name_or_path=str(name_or_path), add_special_tokens=add_special_tokens),
         )
 
     def fit(self, texts: Sequence[str]) -> None:
-        self._tokenizer.train_from_iterator(texts, trainer=self._trainer, length=len(texts))
-
-    def encode_batch(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
-        """Token ids truncated to `max_length`; an empty text becomes one `<unk>`."""
-        encodings = self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
-        unk = [self.unk_id]
-        return [e.ids[:max_length] or unk for e in encodings]
-
-    @property
-    def vocab_size(self) -> int:
-        return self._tokenizer.get_vocab_size()
-
-    @property
-    def pad_id(self) -> int:
-        return self._tokenizer.token_to_id(PAD)
-
-    @property
-    def unk_id(self) -> int:
-        return self._tokenizer.token_to_id(UNK)
-
-    def save(self, path: str | Path) -> None:
-        self._tokenizer.save(str(path))
+        del texts  # the vocabulary comes with the tokenizer

@@ -18,14 +18,15 @@ class TextClassifier(L.LightningModule):
     """Encoder → dropout → linear head, trained with cross-entropy.
 
     The encoder, optimizer and scheduler arrive as partials from the config; vocabulary
-    size, padding id and number of classes come from the data module, never by hand.
+    size, padding id and label names (hence the number of classes) come from the data
+    module, never by hand, and are saved in every checkpoint.
     """
 
     def __init__(
         self,
         encoder: Callable[..., nn.Module],
         vocab_size: int,
-        num_classes: int,
+        label_names: list[str],
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., dict[str, Any]] | None = None,
         pad_id: int = 0,
@@ -34,7 +35,10 @@ class TextClassifier(L.LightningModule):
         monitor_mode: str = "max",
     ) -> None:
         super().__init__()
+        # Plain types only, so that checkpoints load with weights_only=True (no pickle).
+        label_names = [str(name) for name in label_names]
         self.save_hyperparameters(ignore=["encoder", "optimizer", "scheduler"])
+        num_classes = len(label_names)
         self.encoder = encoder(vocab_size=vocab_size, pad_id=pad_id)
         self.head = nn.Sequential(
             nn.Dropout(head_dropout), nn.Linear(self.encoder.output_dim, num_classes)

@@ -51,7 +51,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         data = {
             "fingerprint": datamodule.fingerprint,
             "label_names": datamodule.label_names,
-            "sizes": {name: len(split) for name, split in datamodule.splits.items()},
+            **datamodule.stats,
         }
         record.add(data=data)
 
@@ -59,7 +59,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         model = instantiate(
             cfg.model,
             vocab_size=datamodule.vocab_size,
-            num_classes=datamodule.num_classes,
+            label_names=datamodule.label_names,
             pad_id=datamodule.pad_id,
             monitor=cfg.monitor,
             monitor_mode=cfg.monitor_mode,

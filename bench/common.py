@@ -1,0 +1,54 @@
+"""Helpers shared by the benchmark scripts: machine description, medians, RESULTS.md."""
+
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "RESULTS.md"
+DEFAULT_DATA = BENCH.parent.parent / "shared" / "data"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), Python {platform.python_version()}")
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def run_json(args: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run a Python snippet or script that prints one JSON object as its last line."""
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True,
+                         env={**os.environ, **(env or {})})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or add) the section `name` of bench/RESULTS.md, keeping the others."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    section = (f"<!-- {name} -->\n## {name}\n\nMeasured {stamp} on {machine()}.\n\n"
+               f"{body.strip()}\n<!-- /{name} -->")
+    pattern = re.compile(rf"<!-- {re.escape(name)} -->.*?<!-- /{re.escape(name)} -->", re.S)
+    text = pattern.sub(lambda _: section, text) if pattern.search(text) else (
+        text.rstrip() + "\n\n" + section)
+    RESULTS.write_text(text.rstrip() + "\n")
+    print(section)

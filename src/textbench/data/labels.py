@@ -1,0 +1,128 @@
+"""Row cleaning, label ids and label checks, the same for every source."""
+
+import hashlib
+import logging
+from typing import Any
+
+import numpy as np
+from datasets import ClassLabel, Dataset, DatasetDict
+
+from textbench.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def column(split: Dataset, name: str) -> list:
+    """A whole column as a Python list, read through Arrow at once (not row by row)."""
+    return split.with_format("arrow")[name].to_pylist()
+
+
+def _is_bad(text: Any, label: Any) -> bool:
+    missing_label = (
+        label is None
+        or (isinstance(label, str) and not label.strip())
+        or (isinstance(label, float) and np.isnan(label))
+    )
+    return not isinstance(text, str) or not text.strip() or missing_label
+
+
+def drop_bad_rows(raw: DatasetDict, on_bad_rows: str) -> tuple[DatasetDict, dict[str, int]]:
+    """Drop rows whose text or label is empty or missing, counting them per split;
+    with `on_bad_rows=error`, name the first such row instead."""
+    dropped = {}
+    for name, split in raw.items():
+        bad = [
+            i
+            for i, (t, y) in enumerate(
+                zip(column(split, "text"), column(split, "label"), strict=True)
+            )
+            if _is_bad(t, y)
+        ]
+        if bad and on_bad_rows == "error":
+            row = split[bad[0]]
+            raise ConfigError(
+                f"The {name} split has {len(bad)} rows with an empty or missing text or label; "
+                f"the first is row {bad[0]} (text={row['text']!r:.60}, label={row['label']!r}). "
+                "Fix the data, or set data.on_bad_rows=drop to skip such rows."
+            )
+        if bad:
+            log.warning(
+                "Dropped %d of %d %s rows with an empty or missing text or label.",
+                len(bad),
+                len(split),
+                name,
+            )
+            raw[name] = split.select(sorted(set(range(len(split))) - set(bad)))
+        dropped[name] = len(bad)
+    return raw, dropped
+
+
+def _label_key(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def encode_labels(
+    raw: DatasetDict, label_names: list[str] | None = None
+) -> tuple[DatasetDict, list[str]]:
+    """Give labels integer ids shared by all splits; returns the data and the label names.
+
+    A `ClassLabel` feature (Hub data sets) keeps its names and ids. Other labels are sorted,
+    numerically when they are all numbers and alphabetically otherwise, and numbered in
+    that order: labels "neg"/"pos" become 0/1, labels 1..5 become ids 0..4 named "1".."5".
+    Integer labels 0..K-1 may be given names by `label_names` (IMDB: [neg, pos]).
+    """
+    feature = raw["train"].features["label"]
+    if isinstance(feature, ClassLabel):
+        return raw, list(feature.names)
+    values = {_label_key(v) for split in raw.values() for v in split.unique("label")}
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    ordered = sorted(values) if numeric else sorted(values, key=str)
+    index = {v: i for i, v in enumerate(ordered)}
+    names = [str(v) for v in ordered]
+    if label_names:
+        if not numeric or not values <= set(range(len(label_names))):
+            raise ConfigError(
+                f"data.label_names={list(label_names)} names integer labels 0..."
+                f"{len(label_names) - 1}, but the labels are {ordered[:10]}. Fix it or set "
+                "data.label_names=null to name labels by their values."
+            )
+        index = {i: i for i in range(len(label_names))}
+        names = [str(n) for n in label_names]
+
+    def to_ids(batch: dict[str, list]) -> dict[str, list[int]]:
+        return {"label": [index[_label_key(v)] for v in batch["label"]]}
+
+    raw = raw.map(to_ids, batched=True)
+    return raw.cast_column("label", ClassLabel(names=names)), names
+
+
+def check_labels(splits: dict[str, Dataset], names: list[str]) -> None:
+    """A classifier needs two classes in train, and no class in evaluation that train lacks."""
+    train_labels = set(splits["train"].unique("label"))
+    if len(train_labels) < 2:
+        raise ConfigError(
+            f"The training split holds a single class ({[names[i] for i in train_labels]}); "
+            "a classifier needs at least two. Check the data and data.label_column."
+        )
+    for split in ("validation", "test"):
+        unseen = set(splits[split].unique("label")) - train_labels
+        if unseen:
+            raise ConfigError(
+                f"The {split} split has labels {sorted(names[i] for i in unseen)} that never "
+                f"occur in train (train has {sorted(names[i] for i in train_labels)}); the "
+                "model could never predict them. Use data whose train split covers every class."
+            )
+
+
+def fingerprint(splits: dict[str, Dataset]) -> str:
+    """A content hash of the texts and labels actually used, split by split."""
+    digest = hashlib.blake2b(digest_size=8)
+    for name, split in splits.items():
+        digest.update(f"|{name}:{len(split)}|".encode())
+        for text in column(split, "text"):
+            digest.update(text.encode())
+            digest.update(b"\0")
+        digest.update(np.asarray(column(split, "label"), dtype=np.int64).tobytes())
+    return digest.hexdigest()

