@@ -19,7 +19,7 @@ def config_dir() -> str:
     return str(Path(__file__).resolve().parents[2] / "conf")
 
 
-def _run_id() -> str:
+def run_id() -> str:
     """A short suffix that keeps two runs started in the same second apart."""
     return f"{os.getpid()}{secrets.token_hex(2)}"
 
@@ -39,6 +39,6 @@ def package_dir(package: str) -> str:
 
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("run_id"):
-        OmegaConf.register_new_resolver("run_id", _run_id, use_cache=True)
+        OmegaConf.register_new_resolver("run_id", run_id, use_cache=True)
     if not OmegaConf.has_resolver("package_dir"):
         OmegaConf.register_new_resolver("package_dir", package_dir)

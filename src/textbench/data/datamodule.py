@@ -72,6 +72,7 @@ class TextDataModule(L.LightningDataModule):
         self.label_names: list[str] = []
         self.fingerprint = ""
         self.splits: dict[str, EncodedSplit] = {}
+        self.texts: dict[str, datasets.Dataset] = {}
         self.stats: dict[str, Any] = {}
 
     def setup(self, stage: str | None = None) -> None:
@@ -84,6 +85,7 @@ class TextDataModule(L.LightningDataModule):
         splits = self._split(raw)
         check_labels(splits, self.label_names)
         self.fingerprint = fingerprint(splits)
+        self.texts = splits
 
         key = {
             "data": self.fingerprint,

@@ -71,7 +71,8 @@ def encode_labels(
     A `ClassLabel` feature (Hub data sets) keeps its names and ids. Other labels are sorted,
     numerically when they are all numbers and alphabetically otherwise, and numbered in
     that order: labels "neg"/"pos" become 0/1, labels 1..5 become ids 0..4 named "1".."5".
-    Integer labels 0..K-1 may be given names by `label_names` (IMDB: [neg, pos]).
+    `label_names` fixes the names and their order: integer labels 0..K-1 take them by
+    position (IMDB: [neg, pos]), other labels by name (evaluation on new data, say).
     """
     feature = raw["train"].features["label"]
     if isinstance(feature, ClassLabel):
@@ -82,14 +83,17 @@ def encode_labels(
     index = {v: i for i, v in enumerate(ordered)}
     names = [str(v) for v in ordered]
     if label_names:
-        if not numeric or not values <= set(range(len(label_names))):
-            raise ConfigError(
-                f"data.label_names={list(label_names)} names integer labels 0..."
-                f"{len(label_names) - 1}, but the labels are {ordered[:10]}. Fix it or set "
-                "data.label_names=null to name labels by their values."
-            )
-        index = {i: i for i in range(len(label_names))}
         names = [str(n) for n in label_names]
+        if numeric and values <= set(range(len(names))):
+            index = {i: i for i in range(len(names))}
+        elif not numeric and {str(v) for v in values} <= set(names):
+            index = {v: names.index(str(v)) for v in values}
+        else:
+            raise ConfigError(
+                f"The labels {ordered[:10]} do not match data.label_names={names}: integer "
+                "labels must lie in 0..K-1 and others must be among the names. Fix the data "
+                "or set data.label_names=null to name labels by their values."
+            )
 
     def to_ids(batch: dict[str, list]) -> dict[str, list[int]]:
         return {"label": [index[_label_key(v)] for v in batch["label"]]}

@@ -40,7 +40,9 @@ class TextTokenizer:
         self.config = {"type": type(self).__name__, **config}
 
     def fit(self, texts: Sequence[str]) -> None:
-        self._tokenizer.train_from_iterator(texts, trainer=self._trainer, length=len(texts))
+        """Learn the vocabulary; a tokenizer restored from a run has no trainer and keeps its."""
+        if self._trainer is not None:
+            self._tokenizer.train_from_iterator(texts, trainer=self._trainer, length=len(texts))
 
     def encode_batch(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
         """Token ids truncated to `max_length`; an empty text becomes one `<unk>`."""
@@ -69,6 +71,19 @@ class TextTokenizer:
     def load(self, path: str | Path) -> None:
         """Replace the vocabulary by a fitted one (from a run or the token cache)."""
         self._tokenizer = Tokenizer.from_file(str(path))
+
+    def to_json(self) -> str:
+        return self._tokenizer.to_str()
+
+    @classmethod
+    def restore(cls, tokenizer_json: str, config: dict[str, Any]) -> "TextTokenizer":
+        """The fitted tokenizer saved in a checkpoint; `fit` leaves it as it is."""
+        tokenizer = TextTokenizer(Tokenizer.from_str(tokenizer_json), None, {})
+        tokenizer.config = dict(config)
+        tokenizer.pad_token = config.get("pad_token", PAD)
+        tokenizer.unk_token = config.get("unk_token", UNK)
+        tokenizer.add_special_tokens = config.get("add_special_tokens", False)
+        return tokenizer
 
 
 def _learned(model: Any, pre_tokenizer: Any, lowercase: bool, strip_html: bool) -> Tokenizer:
@@ -202,8 +217,10 @@ class PretrainedTokenizer(TextTokenizer):
         super().__init__(
             tokenizer,
             None,
-            dict(name_or_path=str(name_or_path), add_special_tokens=add_special_tokens),
+            {
+                "name_or_path": str(name_or_path),
+                "pad_token": pad_token,
+                "unk_token": unk_token,
+                "add_special_tokens": add_special_tokens,
+            },
         )
-
-    def fit(self, texts: Sequence[str]) -> None:
-        del texts  # the vocabulary comes with the tokenizer

@@ -27,7 +27,7 @@ class TextClassifier(L.LightningModule):
         encoder: Callable[..., nn.Module],
         vocab_size: int,
         label_names: list[str],
-        optimizer: Callable[..., torch.optim.Optimizer],
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         scheduler: Callable[..., dict[str, Any]] | None = None,
         pad_id: int = 0,
         head_dropout: float = 0.0,

@@ -30,10 +30,10 @@ class CNNEncoder(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x = self.dropout(self.embedding(input_ids)).transpose(1, 2)
-        widest = max(self.kernel_sizes)
-        if x.size(-1) < widest:
-            # Zeros equal the padding embedding, so short batches match long ones exactly.
-            x = F.pad(x, (0, widest - x.size(-1)))
+        # Zeros equal the padding embedding: texts shorter than a kernel still get a window,
+        # and the result never depends on how far a batch is padded. No branch on the
+        # length, so the model traces for export.
+        x = F.pad(x, (0, max(self.kernel_sizes) - 1))
         features = []
         for k, conv in zip(self.kernel_sizes, self.convs, strict=True):
             h = F.relu(conv(x))

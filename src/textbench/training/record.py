@@ -21,6 +21,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 import textbench
+from textbench.errors import ConfigError
 
 PACKAGES = (
     "textbench",
@@ -109,8 +110,14 @@ class RunRecord:
 
     def __enter__(self) -> "RunRecord":
         if rank_zero_only.rank == 0:
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            OmegaConf.save(self.cfg, self.output_dir / "resolved_config.yaml", resolve=True)
+            try:
+                self.output_dir.mkdir(parents=True, exist_ok=True)
+                OmegaConf.save(self.cfg, self.output_dir / "resolved_config.yaml", resolve=True)
+            except OSError as error:
+                raise ConfigError(
+                    f"The run directory {self.output_dir} is not writable ({error}); nothing "
+                    "was trained. Choose another place with paths.log_dir=DIR."
+                ) from error
             self.manifest.update(
                 code=code_version(self.output_dir), versions=_versions(), hardware=_hardware()
             )
@@ -137,7 +144,7 @@ class RunRecord:
     ) -> None:
         if kind is None:
             status = "completed"
-        elif issubclass(kind, KeyboardInterrupt):
+        elif issubclass(kind, KeyboardInterrupt | SystemExit):  # Lightning exits on Ctrl-C
             status = "interrupted"
         else:
             status = "failed"

@@ -10,9 +10,14 @@ from typing import Any
 
 import lightning as L
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from textbench.report.curves import plot_learning_curves
+from textbench.training.callbacks import (
+    CheckpointArtifacts,
+    CheckpointOnInterrupt,
+    StopOnNonFiniteLoss,
+)
 from textbench.training.record import RunRecord
 from textbench.training.summary import print_config, print_summary
 
@@ -66,9 +71,21 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             optimizer=instantiate(cfg.optimizer),
             scheduler=scheduler,
         )
+        artifacts = CheckpointArtifacts(
+            config=OmegaConf.to_container(cfg, resolve=True),
+            tokenizer_json=datamodule.tokenizer.to_json(),
+            tokenizer_config=datamodule.tokenizer.config,
+            label_names=datamodule.label_names,
+            max_length=datamodule.max_length,
+        )
+        always = [
+            artifacts,
+            StopOnNonFiniteLoss(),
+            CheckpointOnInterrupt(output_dir / "checkpoints"),
+        ]
         trainer: L.Trainer = instantiate(
             cfg.trainer,
-            callbacks=_instantiate_all(cfg.get("callbacks")),
+            callbacks=_instantiate_all(cfg.get("callbacks")) + always,
             logger=_instantiate_all(cfg.get("logger")) or False,
         )
 

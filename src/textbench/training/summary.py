@@ -49,3 +49,20 @@ def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.0f}" if float(value).is_integer() and value > 1 else f"{value:.4f}"
+
+
+def print_evaluation(results: dict[str, Any], out_dir: Any) -> None:
+    """Overall scores, then precision / recall / F1 / support per class."""
+    table = Table(
+        title=f"{results['split']} split: accuracy {results['acc']:.4f}, "
+        f"macro-F1 {results['f1']:.4f}, {results['examples']} examples"
+    )
+    for column in ("class", "precision", "recall", "f1", "support"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for name, row in results["per_class"].items():
+        table.add_row(
+            name, *(_fmt(row[m]) for m in ("precision", "recall", "f1")), str(row["support"])
+        )
+    console = Console(stderr=True)
+    console.print(table)
+    console.print(f"outputs: {out_dir}")

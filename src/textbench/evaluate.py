@@ -1,0 +1,50 @@
+"""`textbench-eval`: metrics, confusion matrix and mistakes of a checkpoint on a data split."""
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from textbench.cli import parse, run
+from textbench.config import register_resolvers
+
+USAGE = """usage: textbench-eval ckpt=RUN_DIR_OR_CKPT [split=test] [out=DIR] [batch_size=256]
+                      [data.KEY=VALUE ...]
+
+Evaluates a checkpoint (a run directory means its best checkpoint) on a split of the data
+it was trained on: the same files, the same carved splits, its own tokenizer. Override
+any data key to evaluate elsewhere, e.g. data.test_file=new.csv or data.files.test_file=...
+Writes metrics.json (accuracy, macro-F1, per-class precision/recall/F1), confusion_matrix
+.csv/.png and misclassified.jsonl to out (default outputs/eval/<time>_<id>)."""
+
+DEFAULTS = {"ckpt": None, "split": "test", "out": None, "batch_size": 256}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse(sys.argv[1:] if argv is None else argv, USAGE, DEFAULTS, ["ckpt"])
+    run(lambda: _evaluate(args))
+
+
+def _evaluate(args) -> None:
+    register_resolvers()
+    from omegaconf import OmegaConf
+
+    from textbench.config import run_id
+    from textbench.inference.checkpoint import load_checkpoint
+    from textbench.inference.evaluate import evaluate
+    from textbench.training.summary import print_evaluation
+
+    loaded = load_checkpoint(args.ckpt)
+    out = Path(args.out) if args.out else Path("outputs/eval") / _stamp(run_id())
+    overrides = OmegaConf.to_container(args.get("data", OmegaConf.create({})))
+    results = evaluate(loaded, out, args.split, overrides, int(args.batch_size))
+    print_evaluation(results, out)
+
+
+def _stamp(run_id: str) -> str:
+    from datetime import datetime
+
+    return f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{run_id}"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Inference: load a self-contained checkpoint, then evaluate, predict or export."""

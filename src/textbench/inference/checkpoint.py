@@ -1,0 +1,90 @@
+"""Load a checkpoint safely (`weights_only=True`) with everything needed to use it."""
+
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+
+from textbench.data.tokenizers import TextTokenizer
+from textbench.errors import ConfigError
+from textbench.models.classifier import TextClassifier
+
+
+@dataclass
+class LoadedModel:
+    model: TextClassifier
+    tokenizer: TextTokenizer
+    label_names: list[str]
+    max_length: int
+    config: dict[str, Any]
+    path: Path
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or a run directory: its best checkpoint, else its last."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        metrics = path / "metrics.json"
+        if metrics.is_file():
+            best = json.loads(metrics.read_text()).get("best_checkpoint")
+            if best and Path(best).is_file():
+                return Path(best)
+        for name in ("last.ckpt", "interrupted.ckpt"):
+            if (path / "checkpoints" / name).is_file():
+                return path / "checkpoints" / name
+        raise ConfigError(
+            f"ckpt={str(path)!r} is a directory without metrics.json or "
+            "checkpoints/last.ckpt; pass a run directory or a .ckpt file."
+        )
+    raise ConfigError(
+        f"ckpt={str(path)!r} does not exist; pass a run directory under outputs/ or a .ckpt file."
+    )
+
+
+def load_checkpoint(path: str | Path) -> LoadedModel:
+    """Rebuild the model from the checkpoint's own config, tokenizer and labels.
+
+    Only plain data and tensors are unpickled (`weights_only=True`): a checkpoint that
+    carries pickled Python objects is refused, since unpickling them could run any code.
+    """
+    file = resolve_checkpoint(path)
+    try:
+        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise ConfigError(
+            f"Refused to load {file}: it holds pickled Python objects, which could run "
+            f"arbitrary code when loaded ({str(error).splitlines()[-1][:200]}). Only load "
+            "checkpoints written by textbench, or re-save the weights as plain tensors."
+        ) from None
+    except (RuntimeError, EOFError, OSError) as error:
+        raise ConfigError(f"{file} is not a readable checkpoint: {error}") from None
+    artifacts = checkpoint.get("textbench")
+    if artifacts is None:
+        raise ConfigError(
+            f"{file} has no textbench artifacts (config, tokenizer, labels); "
+            "it was not written by textbench-train."
+        )
+    hparams = checkpoint["hyper_parameters"]
+    model = instantiate(
+        artifacts["config"]["model"],
+        vocab_size=hparams["vocab_size"],
+        label_names=hparams["label_names"],
+        pad_id=hparams["pad_id"],
+    )
+    model.load_state_dict(checkpoint["state_dict"])
+    model.eval()
+    tokenizer = TextTokenizer.restore(artifacts["tokenizer"], artifacts["tokenizer_config"])
+    return LoadedModel(
+        model,
+        tokenizer,
+        list(artifacts["label_names"]),
+        int(artifacts["max_length"]),
+        artifacts["config"],
+        file,
+    )

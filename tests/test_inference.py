@@ -1,0 +1,203 @@
+"""Using a trained model: evaluate, predict, export; safe loading; failure handling."""
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import TINY, make_cfg
+from textbench.errors import ConfigError
+from textbench.evaluate import main as eval_main
+from textbench.export import main as export_main
+from textbench.inference.checkpoint import load_checkpoint
+from textbench.inference.probabilities import predict_texts
+from textbench.predict import main as predict_main
+from textbench.training.callbacks import NonFiniteLossError
+from textbench.training.run import train
+
+SMALL = {
+    "lstm": ["model.encoder.hidden_size=16", "model.encoder.embedding_dim=16"],
+    "cnn": ["model.encoder.num_filters=8", "model.encoder.embedding_dim=16"],
+    "transformer": ["model.encoder.d_model=16", "model.encoder.dim_feedforward=32"],
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One small trained run per model, shared by the tests of this module."""
+    out = {}
+    for model, sizes in SMALL.items():
+        directory = tmp_path_factory.mktemp(model)
+        train(make_cfg(directory, [f"model={model}", *TINY, *sizes]))
+        out[model] = directory
+    return out
+
+
+def test_eval_reproduces_the_runs_test_metrics(runs: dict[str, Path], tmp_path: Path) -> None:
+    metrics = json.loads((runs["cnn"] / "metrics.json").read_text())
+    eval_main([f"ckpt={runs['cnn']}", f"out={tmp_path}"])
+    results = json.loads((tmp_path / "metrics.json").read_text())
+    assert results["acc"] == pytest.approx(metrics["test"]["test/acc"], abs=1e-6)
+    assert results["f1"] == pytest.approx(metrics["test"]["test/f1"], abs=1e-6)
+    assert sum(c["support"] for c in results["per_class"].values()) == results["examples"] == 200
+    for name in ("confusion_matrix.csv", "confusion_matrix.png", "misclassified.jsonl"):
+        assert (tmp_path / name).is_file()
+    wrong = [json.loads(line) for line in (tmp_path / "misclassified.jsonl").open()]
+    assert len(wrong) == round((1 - results["acc"]) * 200)
+    assert all(w["label"] != w["predicted"] for w in wrong)
+
+
+def test_eval_takes_data_overrides_and_refuses_unknown_keys(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    eval_main([f"ckpt={runs['cnn']}", f"out={tmp_path}", "data.n_test=120", "split=test"])
+    assert json.loads((tmp_path / "metrics.json").read_text())["examples"] == 120
+    with pytest.raises(SystemExit) as exit_info:
+        eval_main([f"ckpt={runs['cnn']}", "data.no_such_key=1"])
+    assert exit_info.value.code == 2
+
+
+def test_predict_files_in_input_order(runs: dict[str, Path], tmp_path: Path) -> None:
+    texts = ["the film was not bad.", "", "the plot was awful 😀 — ünïcödé", "x " * 50_000]
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"review": t}) + "\n" for t in texts))
+    predict_main(
+        [f"ckpt={runs['lstm']}", f"input={tmp_path / 'in.txt'}", f"output={tmp_path / 'out.csv'}"]
+    )
+    predict_main(
+        [
+            f"ckpt={runs['lstm']}",
+            f"input={tmp_path / 'in.jsonl'}",
+            "text_column=review",
+            f"output={tmp_path / 'out.jsonl'}",
+            "batch_size=1",
+        ]
+    )
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").open()]
+    assert [r["index"] for r in rows] == [0, 1, 2, 3]
+    assert [r["text"] for r in rows] == texts
+    lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert lines[0].startswith("index,label,p_negative,p_positive")
+    assert len(lines) == 5
+    loaded = load_checkpoint(runs["lstm"])
+    one_by_one = [predict_texts(loaded, [t])[0] for t in texts]
+    for row, alone in zip(rows, one_by_one, strict=True):
+        assert list(row["probabilities"].values()) == pytest.approx(alone.tolist(), abs=1e-5)
+        assert abs(sum(row["probabilities"].values()) - 1) < 1e-4
+
+
+def test_predict_reads_standard_input(runs: dict[str, Path], tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "textbench.predict", f"ckpt={runs['cnn']}", "input=-"],
+        input="good film\n\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in rows] == ["good film", ""]
+
+
+@pytest.mark.parametrize("model", list(SMALL))
+def test_export_matches_pytorch(runs: dict[str, Path], tmp_path: Path, model: str) -> None:
+    export_main([f"ckpt={runs[model]}", f"out={tmp_path}"])
+    info = json.loads((tmp_path / "export.json").read_text())
+    assert info["matches"] and info["max_abs_difference"] <= 1e-5
+    assert info["checked_texts"] == 200
+    # The documented way to run it: TorchScript plus the tokenizers library only.
+    from tokenizers import Tokenizer
+
+    scripted = torch.jit.load(str(tmp_path / "model.pt"))
+    encoding = Tokenizer.from_file(str(tmp_path / "tokenizer.json")).encode("the film was good")
+    probs = scripted(torch.tensor([encoding.ids]), torch.tensor([len(encoding.ids)]))
+    expected = predict_texts(load_checkpoint(runs[model]), ["the film was good"])
+    assert probs.detach().numpy() == pytest.approx(expected, abs=1e-5)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_checkpoint_with_a_pickled_payload_is_refused(
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    checkpoint = torch.load(runs["cnn"] / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint["payload"] = _Payload()
+    with (tmp_path / "evil.ckpt").open("wb") as f:
+        pickle.dump(checkpoint, f)
+    with pytest.raises(ConfigError, match=r"Refused to load .*evil\.ckpt: it holds pickled"):
+        load_checkpoint(tmp_path / "evil.ckpt")
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    cfg = make_cfg(
+        tmp_path,
+        [
+            "model=cnn",
+            *TINY,
+            *SMALL["cnn"],
+            "trainer.max_epochs=3",
+            "+callbacks.poison._target_=tests.helpers.PoisonAtStep",
+            "+callbacks.poison.step=12",
+        ],
+    )
+    with pytest.raises(NonFiniteLossError, match="The training loss became nan at epoch 1"):
+        train(cfg)
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["epoch"] == 0
+    assert all(torch.isfinite(v).all() for v in last["state_dict"].values())
+    assert json.loads((tmp_path / "manifest.json").read_text())["status"] == "failed"
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_unwritable_output_directory_fails_before_training(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="is not writable"):
+        train(make_cfg(tmp_path / "file" / "run", ["model=cnn", *TINY]))
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_a_checkpoint_that_resumes(tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "textbench.train",
+        "model=cnn",
+        "data.n_train=3000",
+        "trainer.max_epochs=50",
+        "callbacks.model_summary=null",
+    ]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 120
+    while not list(tmp_path.glob("outputs/train/runs/*/checkpoints/last.ckpt")):
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+    (run,) = tmp_path.glob("outputs/train/runs/*")
+    assert (run / "checkpoints" / "interrupted.ckpt").is_file()
+    assert json.loads((run / "manifest.json").read_text())["status"] == "interrupted"
+    resumed = subprocess.run(
+        [
+            *command[:-2],
+            "trainer.max_epochs=3",
+            f"ckpt_path={run / 'checkpoints' / 'interrupted.ckpt'}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
