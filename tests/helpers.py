@@ -1,5 +1,9 @@
 """Test-only callbacks, selected from the command line as `+callbacks.NAME._target_=...`."""
 
+import os
+import signal
+from pathlib import Path
+
 import torch
 from lightning.pytorch.callbacks import Callback
 
@@ -15,3 +19,21 @@ class PoisonAtStep(Callback):
             with torch.no_grad():
                 for parameter in pl_module.parameters():
                     parameter.fill_(float("nan"))
+
+
+class KillAtStep(Callback):
+    """Kills its own process (SIGKILL: no clean-up at all) at a given step, mid-epoch;
+    with a `marker` file, only once, so that the same command can then resume."""
+
+    def __init__(self, step: int, marker: str | None = None) -> None:
+        self.step = step
+        self.marker = Path(marker) if marker else None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step != self.step:
+            return
+        if self.marker is not None:
+            if self.marker.exists():
+                return
+            self.marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)

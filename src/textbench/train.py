@@ -4,13 +4,16 @@ Only Hydra and OmegaConf are imported here, so `--help` and config errors return
 torch, Lightning and datasets load once a run really starts.
 """
 
+import json
 import logging
+import os
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from textbench.checks import check_config
 from textbench.config import config_dir, register_resolvers
@@ -20,25 +23,47 @@ log = logging.getLogger("textbench")
 register_resolvers()
 
 
+def _share_cores(cfg: DictConfig) -> None:
+    """Under the joblib launcher, give each of the N parallel jobs cores / N torch threads,
+    so that N jobs on N cores do not oversubscribe them."""
+    launcher = HydraConfig.get().launcher
+    if cfg.get("num_threads") or "joblib" not in str(launcher.get("_target_", "")):
+        return
+    cores = os.cpu_count() or 1
+    jobs = launcher.get("n_jobs") or cores
+    with open_dict(cfg):
+        cfg.num_threads = max(1, cores // (cores if jobs < 0 else jobs))
+
+
 @hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """Returns `optimized_metric`'s value, so that sweepers can optimise it."""
-    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
     try:
         check_config(cfg)
+        _share_cores(cfg)
         from textbench.training.run import train
 
         return train(cfg)["optimized_value"]
     except ConfigError as error:
         log.error("%s", error)
-        if multirun:
-            raise
-        sys.exit(2)
+        if not multirun:
+            sys.exit(2)
+        _record_failure(Path(hydra_cfg.runtime.output_dir), error)
+        raise
     except Exception:
         if multirun:
             # Hydra runs the remaining jobs and reports only the first failure at the end.
-            log.exception("Job failed: %s", HydraConfig.get().runtime.output_dir)
+            log.exception("Job failed: %s", hydra_cfg.runtime.output_dir)
         raise
+
+
+def _record_failure(output_dir: Path, error: Exception) -> None:
+    """A job refused before its run record began still leaves its status for reports."""
+    manifest = output_dir / "manifest.json"
+    if not manifest.exists():
+        manifest.write_text(json.dumps({"status": "failed", "error": f"ConfigError: {error}"}))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any
 
 import datasets
 import lightning as L
+import torch
 from datasets import DatasetDict
 from torch.utils.data import DataLoader
 
@@ -194,6 +195,9 @@ class TextDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             collate_fn=PadCollator(self.pad_id),
+            # Its own generator: creating an iterator then draws no number from the global
+            # RNG, so a run resumed from a checkpoint sees the same dropout masks.
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -37,6 +37,18 @@ class CheckpointArtifacts(Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         checkpoint["textbench"] = self.artifacts
+        # The RNG state, so that a resumed run draws the same dropout masks as one that
+        # never stopped (the samplers are seeded by epoch and need nothing).
+        checkpoint["rng"] = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all()}
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        rng = checkpoint.get("rng")
+        if rng:
+            torch.set_rng_state(rng["torch"])
+            if rng["cuda"] and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(rng["cuda"])
 
 
 class NonFiniteLossError(RuntimeError):

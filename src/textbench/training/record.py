@@ -159,5 +159,9 @@ class RunRecord:
 
 
 def _config_hash(cfg: DictConfig) -> str:
-    text = OmegaConf.to_yaml(cfg, resolve=True, sort_keys=True)
+    """Hash of the resolved config, blind to where the run writes (that differs per run)."""
+    copy = OmegaConf.create(OmegaConf.to_container(cfg))
+    copy.paths.output_dir = "<output_dir>"
+    copy.paths.cache_dir = "<cache_dir>"
+    text = OmegaConf.to_yaml(copy, resolve=True, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

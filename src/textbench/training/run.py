@@ -4,15 +4,17 @@ Read top to bottom, `train` is the whole experiment; every piece it builds comes
 config group, so swapping a part is an override, never a code change.
 """
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from textbench.report.curves import plot_learning_curves
+from textbench.reporting.curves import plot_learning_curves
 from textbench.training.callbacks import (
     CheckpointArtifacts,
     CheckpointOnInterrupt,
@@ -46,6 +48,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     _log_through_hydra()
     output_dir = Path(cfg.paths.output_dir)
+    ckpt_path = cfg.get("ckpt_path")
+    if cfg.get("resume"):
+        done, checkpoint = resume_point(output_dir)
+        if done is not None:
+            log.info("Skipped: %s already completed (resume=true).", output_dir)
+            return done
+        ckpt_path = ckpt_path or checkpoint
+        log.info("Resuming %s from %s", output_dir, ckpt_path or "the start (no checkpoint)")
+    if cfg.get("num_threads"):
+        torch.set_num_threads(int(cfg.num_threads))
     with RunRecord(cfg, output_dir) as record:
         print_config(cfg)
         L.seed_everything(cfg.seed, workers=True)
@@ -90,16 +102,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
 
         if cfg.train:
-            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
         best_val = dict(model.best_val)
         checkpoint = trainer.checkpoint_callback
         best_path = checkpoint.best_model_path if checkpoint else ""
         test: dict[str, float] = {}
         if cfg.test:
-            ckpt_path = best_path or (cfg.get("ckpt_path") if not cfg.train else None)
-            if not ckpt_path:
+            test_ckpt = best_path or (ckpt_path if not cfg.train else None)
+            if not test_ckpt:
                 log.warning("No best checkpoint (e.g. fast_dev_run): testing the current weights.")
-            trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path or None)
+            trainer.test(model, datamodule=datamodule, ckpt_path=test_ckpt or None)
             test = {
                 k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")
             }
@@ -125,6 +137,22 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 results["curves"] = plot_learning_curves(curves, output_dir / "curves.png")
             print_summary(results)
     return results
+
+
+def resume_point(output_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """What an earlier attempt at this run left: its results if it completed, else the
+    checkpoint to go on from. `last.ckpt` (an epoch's end) comes first: resuming from it
+    gives exactly the metrics of a run that never stopped; `interrupted.ckpt` (mid-epoch,
+    from Ctrl-C) is the fallback."""
+    metrics = output_dir / "metrics.json"
+    if metrics.is_file():
+        results = json.loads(metrics.read_text())
+        if results.get("status") == "completed":
+            return results, None
+    for name in ("last.ckpt", "interrupted.ckpt"):
+        if (output_dir / "checkpoints" / name).is_file():
+            return None, str(output_dir / "checkpoints" / name)
+    return None, None
 
 
 def _lookup(metric: str | None, best_val: dict[str, float], test: dict[str, float]) -> float | None:

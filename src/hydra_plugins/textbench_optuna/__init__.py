@@ -1,0 +1,1 @@
+"""A Hydra sweeper on current Optuna (hydra-optuna-sweeper pins optuna<3)."""

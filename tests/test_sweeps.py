@@ -1,0 +1,186 @@
+"""Sweeps that answer questions: reports, failures, reproduce, resume, Optuna, launchers."""
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, make_cfg, run_cli
+from textbench.report import main as report_main
+
+pytestmark = pytest.mark.slow
+QUICK = ["debug=limit", "data.n_train=400", "data.n_test=200", "callbacks.model_summary=null"]
+LSTM = ["model=lstm", "model.encoder.hidden_size=16", "model.encoder.embedding_dim=16"]
+ENV = {"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+
+def _summary(directory: Path) -> list[dict[str, str]]:
+    with (directory / "summary.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_sweep_report_groups_seeds(tmp_path: Path) -> None:
+    result = run_cli(
+        "-m", "model=cnn,lstm", "seed=1,2", "hydra.sweep.dir=sweep", *QUICK, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = tmp_path / "sweep"
+    rows = _summary(sweep)
+    assert [r["status"] for r in rows] == ["completed"] * 4
+    markdown = (sweep / "summary.md").read_text()
+    assert "| `model=cnn` | 2 |" in markdown and "| `model=lstm` | 2 |" in markdown
+    assert (sweep / "groups.png").is_file() and (sweep / "val_curves.png").is_file()
+    # The command gives the same report on demand, and also on several directories.
+    report_main([str(sweep), "--out", str(tmp_path / "again")])
+    again = _summary(tmp_path / "again")
+    assert [r.pop("job") for r in again] == [str(sweep / str(i)) for i in range(4)]
+    assert again == [{k: v for k, v in r.items() if k != "job"} for r in rows]
+
+
+def test_report_marks_failed_jobs(tmp_path: Path) -> None:
+    result = run_cli(
+        "-m",
+        "model=cnn",
+        "optimizer.lr=0.001,-1,0.002",
+        "hydra.sweep.dir=sweep",
+        *QUICK,
+        cwd=tmp_path,
+    )
+    assert result.returncode != 0
+    report_main([str(tmp_path / "sweep")])
+    statuses = [r["status"] for r in _summary(tmp_path / "sweep")]
+    assert statuses == ["completed", "failed", "completed"]
+    assert "optimizer.lr=-1 is invalid" in (tmp_path / "sweep" / "summary.md").read_text()
+
+
+def test_reproduce_gives_identical_metrics(tmp_path: Path) -> None:
+    result = run_cli(
+        *LSTM,
+        "trainer.max_epochs=2",
+        "data.n_train=600",
+        "data.n_test=200",
+        "hydra.run.dir=original",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    import subprocess
+    import sys
+
+    again = subprocess.run(
+        [sys.executable, "-m", "textbench.reproduce", "original", "--out", "again"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    report = json.loads((tmp_path / "again" / "reproduce.json").read_text())
+    assert report["all_match"] and report["tolerance"] == 0
+    assert report["checks"]["same config"] and report["checks"]["same data"]
+    assert len(report["metrics"]) >= 8
+
+
+def test_a_run_killed_mid_epoch_resumes_to_the_same_metrics(tmp_path: Path) -> None:
+    run = [
+        *LSTM,
+        "data.n_train=800",
+        "data.n_test=200",
+        "trainer.max_epochs=3",
+        "seed=3",
+        "callbacks.model_summary=null",
+    ]
+    straight = run_cli(*run, "hydra.run.dir=straight", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    # 720 training texts in batches of 64: 12 steps an epoch; step 18 is mid-epoch 2.
+    killed = run_cli(
+        *run,
+        "hydra.run.dir=killed",
+        "+callbacks.kill._target_=tests.helpers.KillAtStep",
+        "+callbacks.kill.step=18",
+        cwd=tmp_path,
+        env=ENV,
+    )
+    assert killed.returncode < 0  # died of SIGKILL
+    assert json.loads((tmp_path / "killed" / "manifest.json").read_text())["status"] == "running"
+    resumed = run_cli(*run, "hydra.run.dir=killed", "resume=true", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    b = json.loads((tmp_path / "killed" / "metrics.json").read_text())
+    assert b["best_val"] == a["best_val"]
+    assert b["test"] == a["test"]
+
+
+def test_multirun_resume_skips_completed_jobs_and_resumes_the_rest(tmp_path: Path) -> None:
+    # Job 0 completes; job 1 is killed mid-epoch 3 (step 30), which ends the whole sweep.
+    sweep = [
+        "-m",
+        *LSTM,
+        "data.n_train=800",
+        "data.n_test=200",
+        "trainer.max_epochs=3",
+        "callbacks.model_summary=null",
+        "hydra.sweep.dir=sweep",
+        "+callbacks.kill._target_=tests.helpers.KillAtStep",
+        "+callbacks.kill.step=1000,30",
+        f"+callbacks.kill.marker={tmp_path / 'killed-once'}",
+    ]
+    first = run_cli(*sweep, cwd=tmp_path, env=ENV)
+    assert first.returncode != 0
+    job0, job1 = tmp_path / "sweep" / "0", tmp_path / "sweep" / "1"
+    assert (job0 / "metrics.json").is_file() and not (job1 / "metrics.json").exists()
+    assert (job1 / "checkpoints" / "last.ckpt").is_file()
+    done = (job0 / "metrics.json").stat().st_mtime
+    second = run_cli(*sweep, "resume=true", cwd=tmp_path, env=ENV)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert (job0 / "metrics.json").stat().st_mtime == done  # skipped, not run again
+    log = (job1 / "train.log").read_text()
+    assert f"Resuming {job1} from {job1 / 'checkpoints' / 'last.ckpt'}" in log
+    assert [r["status"] for r in _summary(tmp_path / "sweep")] == ["completed", "completed"]
+
+
+def test_optuna_search_interrupted_and_resumed_is_one_study(tmp_path: Path) -> None:
+    optuna = pytest.importorskip("optuna")
+    search = ["-m", "hparams_search=optuna", "hydra.sweep.dir=search", *QUICK]
+    first = run_cli(*search, "hydra.sweeper.n_trials=2", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = run_cli(*search, "hydra.sweeper.n_trials=3", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    study = optuna.load_study(
+        study_name="lstm", storage=f"sqlite:///{tmp_path / 'search' / 'optuna.db'}"
+    )
+    assert len(study.trials) == 3
+    assert all(t.state.name == "COMPLETE" for t in study.trials)
+    assert sorted(p.name for p in (tmp_path / "search").iterdir() if p.name.isdigit()) == [
+        "0",
+        "1",
+        "2",
+    ]
+
+
+def test_joblib_launcher_shares_the_cores(tmp_path: Path) -> None:
+    result = run_cli(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "model=cnn",
+        "seed=1,2",
+        "hydra.sweep.dir=sweep",
+        *QUICK,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for job in ("0", "1"):
+        manifest = json.loads((tmp_path / "sweep" / job / "manifest.json").read_text())
+        assert manifest["status"] == "completed"
+        assert manifest["hardware"]["torch_threads"] == max(1, (os.cpu_count() or 1) // 2)
+
+
+def test_slurm_launcher_config_composes(tmp_path: Path) -> None:
+    cfg = make_cfg(tmp_path, ["hydra/launcher=slurm", "hydra.launcher.partition=gpu"])
+    assert cfg is not None  # composing resolves the plugin's defaults
+    from hydra.core.hydra_config import HydraConfig
+
+    launcher = HydraConfig.get().launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert (launcher.partition, launcher.gpus_per_node, launcher.timeout_min) == ("gpu", 1, 240)
