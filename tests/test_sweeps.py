@@ -184,3 +184,27 @@ def test_slurm_launcher_config_composes(tmp_path: Path) -> None:
     launcher = HydraConfig.get().launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.partition, launcher.gpus_per_node, launcher.timeout_min) == ("gpu", 1, 240)
+
+
+def test_optional_loggers_run_offline_and_group_a_sweep(tmp_path: Path) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    pytest.importorskip("wandb")
+    result = run_cli(
+        "-m",
+        "logger=mlflow,wandb,tensorboard",
+        "model=cnn",
+        "seed=1",
+        "hydra.sweep.dir=sweep",
+        *QUICK,
+        cwd=tmp_path,
+        env={"WANDB_SILENT": "true", "WANDB_MODE": "offline"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["train"])
+    assert len(runs) == 1 and runs["tags.sweep"][0] == "sweep"
+    assert runs["metrics.test/acc"][0] == pytest.approx(
+        json.loads((tmp_path / "sweep" / "0" / "metrics.json").read_text())["test"]["test/acc"]
+    )
+    assert list((tmp_path / "sweep" / "1" / "wandb").glob("offline-run-*"))
+    assert list((tmp_path / "sweep" / "2" / "tensorboard").glob("events.out.tfevents.*"))
