@@ -2,6 +2,7 @@
 checkpoint on Ctrl-C."""
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,16 @@ class NonFiniteLossError(RuntimeError):
 
 class StopOnNonFiniteLoss(Callback):
     """Stops at the first NaN or infinite training loss, before a checkpoint can store the
-    broken weights, and says where the last good checkpoint is."""
+    broken weights, and says where the last good checkpoint is.
+
+    On the CPU every step is checked at once. On an accelerator the losses are checked
+    every `every` steps and before each validation and epoch end (checkpoints are written
+    after those hooks), so that no step waits for the device.
+    """
+
+    def __init__(self, every: int = 50) -> None:
+        self.every = every
+        self.pending: list[torch.Tensor] = []
 
     def on_train_batch_end(
         self,
@@ -68,15 +78,72 @@ class StopOnNonFiniteLoss(Callback):
         batch_idx: int,
     ) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-        if loss is not None and not torch.isfinite(loss):
+        if loss is None:
+            return
+        self.pending.append(loss.detach())
+        if loss.device.type == "cpu" or len(self.pending) >= self.every:
+            self._check(trainer)
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._check(trainer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._check(trainer)
+
+    def _check(self, trainer: L.Trainer) -> None:
+        if not self.pending:
+            return
+        losses = torch.stack(self.pending)
+        self.pending = []
+        bad = (~torch.isfinite(losses)).nonzero()
+        if len(bad):
             checkpoint = trainer.checkpoint_callback
             last = getattr(checkpoint, "last_model_path", "") or "none saved yet"
             raise NonFiniteLossError(
-                f"The training loss became {loss.item()} at epoch {trainer.current_epoch}, "
-                f"step {trainer.global_step}: training diverged. The last good checkpoint is "
-                f"{last}. Lower optimizer.lr, keep trainer.gradient_clip_val set, or check "
-                "the data."
+                f"The training loss became {losses[bad[0, 0]].item()} at epoch "
+                f"{trainer.current_epoch}, step {trainer.global_step}: training diverged. The "
+                f"last good checkpoint is {last}. Lower optimizer.lr, keep "
+                "trainer.gradient_clip_val set, or check the data."
             )
+
+
+class ThroughputTimer(Callback):
+    """Training time per epoch (validation excluded) and real (non-padding) tokens per
+    second, logged as `train/epoch_time_s` and `train/tokens_per_s`."""
+
+    def __init__(self) -> None:
+        self.epoch_times: list[float] = []
+        self.tokens_per_s: list[float] = []
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.start = time.perf_counter()
+        self.excluded = 0.0
+        self.tokens = torch.zeros((), dtype=torch.long, device=pl_module.device)
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        self.tokens += batch["lengths"].sum()
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.validation_start = time.perf_counter()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking and hasattr(self, "start"):
+            self.excluded += time.perf_counter() - self.validation_start
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        seconds = time.perf_counter() - self.start - self.excluded
+        self.epoch_times.append(seconds)
+        self.tokens_per_s.append(self.tokens.item() * trainer.world_size / seconds)
+        pl_module.log_dict(
+            {"train/epoch_time_s": seconds, "train/tokens_per_s": self.tokens_per_s[-1]}
+        )
 
 
 class CheckpointOnInterrupt(Callback):

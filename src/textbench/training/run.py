@@ -6,6 +6,7 @@ config group, so swapping a part is an override, never a code change.
 
 import json
 import logging
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from textbench.training.callbacks import (
     CheckpointArtifacts,
     CheckpointOnInterrupt,
     StopOnNonFiniteLoss,
+    ThroughputTimer,
 )
 from textbench.training.record import RunRecord
 from textbench.training.summary import print_config, print_summary
@@ -90,8 +92,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             label_names=datamodule.label_names,
             max_length=datamodule.max_length,
         )
+        timer = ThroughputTimer()
         always = [
             artifacts,
+            timer,
             StopOnNonFiniteLoss(),
             CheckpointOnInterrupt(output_dir / "checkpoints"),
         ]
@@ -125,6 +129,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "epochs": trainer.current_epoch,
             "global_step": trainer.global_step,
             "wall_time_s": round(record.wall_time, 3),
+            "train_epoch_time_s": [round(t, 3) for t in timer.epoch_times],
+            "train_tokens_per_s": round(statistics.median(timer.tokens_per_s), 1)
+            if timer.tokens_per_s
+            else None,
             "best_checkpoint": best_path or None,
             "last_checkpoint": _last_checkpoint(checkpoint),
             "output_dir": str(output_dir),

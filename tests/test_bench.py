@@ -1,0 +1,32 @@
+"""The benchmark scripts run (tiny sizes); their timings are never asserted."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--results", str(results)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    text = results.read_text()
+    for section in (
+        "Overhead: textbench vs a plain PyTorch loop",
+        "Start-up",
+        "Sweep parallelism",
+        "CPU efficiency: CNN training FLOP/s",
+        "GPU: bf16-mixed vs fp32",
+    ):
+        assert f"## {section}" in text
+    for model in ("cnn", "lstm", "transformer"):
+        assert f"| {model} |" in text
