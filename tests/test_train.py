@@ -8,12 +8,13 @@ import pytest
 from tests.conftest import TINY, make_cfg
 from textbench.training.run import train
 
-MODELS = ("lstm", "cnn", "transformer")
+MODELS = ("lstm", "cnn", "transformer", "boe")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SMALL_MODELS = {
     "lstm": ["model.encoder.hidden_size=16", "model.encoder.embedding_dim=16"],
     "cnn": ["model.encoder.num_filters=8", "model.encoder.embedding_dim=16"],
     "transformer": ["model.encoder.d_model=16", "model.encoder.dim_feedforward=32"],
+    "boe": ["model.encoder.buckets=1000"],
 }
 
 
@@ -102,6 +103,7 @@ def test_lstm_learns_word_order(tmp_path: Path) -> None:
             "model.encoder.hidden_size=96",
             "model.encoder.embedding_dim=48",
             "model.encoder.dropout=0.2",
+            "model.encoder.embedding_dropout=0.2",
             "data.n_train=3000",
             "data.n_test=500",
             "trainer.max_epochs=5",

@@ -11,6 +11,8 @@ POOLINGS = {
     "lstm": ("last", "max", "mean"),
     "cnn": ("max",),
     "transformer": ("cls", "mean"),
+    "boe": ("mean",),
+    "pretrained": ("cls", "mean"),
 }
 
 

@@ -58,6 +58,10 @@ class TextTokenizer:
         return self._tokenizer.get_vocab_size()
 
     @property
+    def vocab(self) -> dict[str, int]:
+        return self._tokenizer.get_vocab()
+
+    @property
     def pad_id(self) -> int:
         return self._tokenizer.token_to_id(self.pad_token)
 

@@ -76,6 +76,7 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
         vocab_size=hparams["vocab_size"],
         label_names=hparams["label_names"],
         pad_id=hparams["pad_id"],
+        class_weights=hparams.get("class_weights"),
     )
     model.load_state_dict(checkpoint["state_dict"])
     model.eval()

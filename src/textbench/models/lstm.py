@@ -33,7 +33,8 @@ class LSTMEncoder(nn.Module):
     """Embedding → (bi)LSTM stack → pooling (`last` hidden state, `max` or `mean`).
 
     Defaults reproduce the classic PyTorch sentiment tutorial: 2 layers, hidden 256,
-    embedding 100, dropout 0.5, bidirectional.
+    embedding 100, dropout 0.5 (on the embeddings and between layers; `embedding_dropout`
+    sets the first apart), bidirectional.
     """
 
     def __init__(
@@ -45,6 +46,7 @@ class LSTMEncoder(nn.Module):
         num_layers: int = 2,
         bidirectional: bool = True,
         dropout: float = 0.5,
+        embedding_dropout: float | None = None,
         pooling: str = "last",
         implementation: str = "auto",
     ) -> None:
@@ -55,6 +57,9 @@ class LSTMEncoder(nn.Module):
         self.implementation = implementation
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
         self.dropout = nn.Dropout(dropout)
+        self.embedding_dropout = nn.Dropout(
+            dropout if embedding_dropout is None else embedding_dropout
+        )
         sizes = [embedding_dim] + [hidden_size * (2 if bidirectional else 1)] * (num_layers - 1)
         self.forward_layers = nn.ModuleList(
             nn.LSTM(size, hidden_size, batch_first=True) for size in sizes
@@ -78,7 +83,7 @@ class LSTMEncoder(nn.Module):
         packed = self.implementation == "packed" or (
             self.implementation == "auto" and input_ids.is_cuda
         )
-        x = self.dropout(self.embedding(input_ids))
+        x = self.embedding_dropout(self.embedding(input_ids))
         for i, forward_lstm in enumerate(self.forward_layers):
             if i > 0:
                 x = self.dropout(x)

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from textbench.errors import ConfigError
+from textbench.models.embeddings import load_word_vectors
 from textbench.reporting.curves import plot_learning_curves
 from textbench.training.callbacks import (
     CheckpointArtifacts,
@@ -82,6 +85,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             pad_id=datamodule.pad_id,
             monitor=cfg.monitor,
             monitor_mode=cfg.monitor_mode,
+            label_smoothing=cfg.loss.label_smoothing,
+            class_weights=_class_weights(cfg.loss.class_weights, datamodule),
+            decay_all=cfg.decay_all,
             optimizer=instantiate(cfg.optimizer),
             scheduler=scheduler,
         )
@@ -99,6 +105,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             StopOnNonFiniteLoss(),
             CheckpointOnInterrupt(output_dir / "checkpoints"),
         ]
+        if cfg.embeddings.path:
+            load_word_vectors(
+                model.encoder.embedding,
+                datamodule.tokenizer.vocab,
+                cfg.embeddings.path,
+                cfg.embeddings.freeze,
+            )
+        if cfg.get("compile"):
+            model.encoder = torch.compile(model.encoder)
         trainer: L.Trainer = instantiate(
             cfg.trainer,
             callbacks=_instantiate_all(cfg.get("callbacks")) + always,
@@ -145,6 +160,22 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 results["curves"] = plot_learning_curves(curves, output_dir / "curves.png")
             print_summary(results)
     return results
+
+
+def _class_weights(setting: Any, datamodule: Any) -> list[float] | None:
+    """`balanced`: inverse class frequency in the training split, mean 1."""
+    if setting is None:
+        return None
+    if setting == "balanced":
+        counts = np.bincount(datamodule.splits["train"].labels, minlength=datamodule.num_classes)
+        return (counts.sum() / (len(counts) * np.maximum(counts, 1))).tolist()
+    weights = [float(w) for w in setting]
+    if len(weights) != datamodule.num_classes:
+        raise ConfigError(
+            f"loss.class_weights has {len(weights)} weights for "
+            f"{datamodule.num_classes} classes {datamodule.label_names}."
+        )
+    return weights
 
 
 def resume_point(output_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
