@@ -46,6 +46,34 @@ def _instantiate_all(section: DictConfig | None) -> list[Any]:
     return [instantiate(entry) for entry in section.values() if entry and "_target_" in entry]
 
 
+def _build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
+    """The model config plus what only the data knows (vocabulary, labels, class counts)."""
+    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
+    model = instantiate(
+        cfg.model,
+        vocab_size=datamodule.vocab_size,
+        label_names=datamodule.label_names,
+        pad_id=datamodule.pad_id,
+        monitor=cfg.monitor,
+        monitor_mode=cfg.monitor_mode,
+        label_smoothing=cfg.loss.label_smoothing,
+        class_weights=_class_weights(cfg.loss.class_weights, datamodule),
+        decay_all=cfg.decay_all,
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=scheduler,
+    )
+    if cfg.embeddings.path:
+        load_word_vectors(
+            model.encoder.embedding,
+            datamodule.tokenizer.vocab,
+            cfg.embeddings.path,
+            cfg.embeddings.freeze,
+        )
+    if cfg.get("compile"):
+        model.encoder.compile()  # in place: checkpoints keep their parameter names
+    return model
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit and/or test the configured model; returns what `metrics.json` holds.
 
@@ -77,43 +105,20 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         }
         record.add(data=data)
 
-        scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
-        model = instantiate(
-            cfg.model,
-            vocab_size=datamodule.vocab_size,
-            label_names=datamodule.label_names,
-            pad_id=datamodule.pad_id,
-            monitor=cfg.monitor,
-            monitor_mode=cfg.monitor_mode,
-            label_smoothing=cfg.loss.label_smoothing,
-            class_weights=_class_weights(cfg.loss.class_weights, datamodule),
-            decay_all=cfg.decay_all,
-            optimizer=instantiate(cfg.optimizer),
-            scheduler=scheduler,
-        )
-        artifacts = CheckpointArtifacts(
-            config=OmegaConf.to_container(cfg, resolve=True),
-            tokenizer_json=datamodule.tokenizer.to_json(),
-            tokenizer_config=datamodule.tokenizer.config,
-            label_names=datamodule.label_names,
-            max_length=datamodule.max_length,
-        )
+        model = _build_model(cfg, datamodule)
         timer = ThroughputTimer()
         always = [
-            artifacts,
+            CheckpointArtifacts(
+                config=OmegaConf.to_container(cfg, resolve=True),
+                tokenizer_json=datamodule.tokenizer.to_json(),
+                tokenizer_config=datamodule.tokenizer.config,
+                label_names=datamodule.label_names,
+                max_length=datamodule.max_length,
+            ),
             timer,
             StopOnNonFiniteLoss(),
             CheckpointOnInterrupt(output_dir / "checkpoints"),
         ]
-        if cfg.embeddings.path:
-            load_word_vectors(
-                model.encoder.embedding,
-                datamodule.tokenizer.vocab,
-                cfg.embeddings.path,
-                cfg.embeddings.freeze,
-            )
-        if cfg.get("compile"):
-            model.encoder = torch.compile(model.encoder)
         trainer: L.Trainer = instantiate(
             cfg.trainer,
             callbacks=_instantiate_all(cfg.get("callbacks")) + always,

@@ -38,6 +38,12 @@ def print_summary(results: dict[str, Any]) -> None:
         f"epochs {results['epochs']} (best {results['best_val'].get('epoch', '-')}), "
         f"wall time {results['wall_time_s']:.1f} s"
     )
+    if results.get("train_tokens_per_s"):
+        epoch = results["train_epoch_time_s"]
+        console.print(
+            f"training {sum(epoch) / len(epoch):.1f} s an epoch, "
+            f"{results['train_tokens_per_s']:,.0f} tokens/s"
+        )
     console.print(f"outputs:     {results['output_dir']}")
     if results.get("best_checkpoint"):
         console.print(f"checkpoint:  {results['best_checkpoint']}")
