@@ -15,7 +15,7 @@ def test_help_lists_every_group_and_its_options(tmp_path: Path) -> None:
     result = run_cli("--help", cwd=tmp_path)
     assert result.returncode == 0
     for line in (
-        "model: cnn, lstm, transformer",
+        "model: boe, cnn, lstm, pretrained, transformer",
         "optimizer: adam, adamw, sgd",
         "scheduler: cosine, linear, none, plateau",
         "debug: fdr, limit, overfit, profiler",

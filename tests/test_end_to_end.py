@@ -143,7 +143,7 @@ def test_installed_wheel_finds_its_configs(tmp_path: Path) -> None:
         text=True,
         check=True,
     )
-    assert "experiment: imdb_cnn" in out.stdout
+    assert "experiment: imdb_boe, imdb_cnn," in out.stdout
     where = subprocess.run(
         [sys.executable, "-c", "import textbench.config as c; print(c.config_dir())"],
         cwd=tmp_path,

@@ -115,10 +115,16 @@ class ThroughputTimer(Callback):
         self.epoch_times: list[float] = []
         self.tokens_per_s: list[float] = []
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def _reset(self, pl_module: L.LightningModule) -> None:
         self.start = time.perf_counter()
         self.excluded = 0.0
         self.tokens = torch.zeros((), dtype=torch.long, device=pl_module.device)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._reset(pl_module)  # a run resumed mid-epoch starts without an epoch start
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._reset(pl_module)
 
     def on_train_batch_end(
         self,
