@@ -133,7 +133,32 @@ class WordTokenizer(TextTokenizer):
         )
 
 
-class BPETokenizer(TextTokenizer):
+class _SubwordTokenizer(TextTokenizer):
+    """A subword vocabulary of `vocab_size` pieces learned on the training split."""
+
+    def __init__(
+        self,
+        model: Any,
+        pre_tokenizer: Any,
+        trainer: Any,
+        vocab_size: int,
+        min_freq: int,
+        lowercase: bool,
+        strip_html: bool,
+    ) -> None:
+        super().__init__(
+            _learned(model, pre_tokenizer, lowercase, strip_html),
+            trainer,
+            {
+                "vocab_size": vocab_size,
+                "min_freq": min_freq,
+                "lowercase": lowercase,
+                "strip_html": strip_html,
+            },
+        )
+
+
+class BPETokenizer(_SubwordTokenizer):
     """Byte-pair encoding learned on the training split: no word is out of vocabulary."""
 
     def __init__(
@@ -144,23 +169,17 @@ class BPETokenizer(TextTokenizer):
         strip_html: bool = True,
     ) -> None:
         super().__init__(
-            _learned(
-                BPE(unk_token=UNK, continuing_subword_prefix="##"),
-                pre_tokenizers.Whitespace(),
-                lowercase,
-                strip_html,
-            ),
+            BPE(unk_token=UNK, continuing_subword_prefix="##"),
+            pre_tokenizers.Whitespace(),
             _trainer(BpeTrainer, vocab_size, min_freq, continuing_subword_prefix="##"),
-            {
-                "vocab_size": vocab_size,
-                "min_freq": min_freq,
-                "lowercase": lowercase,
-                "strip_html": strip_html,
-            },
+            vocab_size,
+            min_freq,
+            lowercase,
+            strip_html,
         )
 
 
-class WordPieceTokenizer(TextTokenizer):
+class WordPieceTokenizer(_SubwordTokenizer):
     """BERT-style WordPiece learned on the training split."""
 
     def __init__(
@@ -171,16 +190,13 @@ class WordPieceTokenizer(TextTokenizer):
         strip_html: bool = True,
     ) -> None:
         super().__init__(
-            _learned(
-                WordPiece(unk_token=UNK), pre_tokenizers.BertPreTokenizer(), lowercase, strip_html
-            ),
+            WordPiece(unk_token=UNK),
+            pre_tokenizers.BertPreTokenizer(),
             _trainer(WordPieceTrainer, vocab_size, min_freq),
-            {
-                "vocab_size": vocab_size,
-                "min_freq": min_freq,
-                "lowercase": lowercase,
-                "strip_html": strip_html,
-            },
+            vocab_size,
+            min_freq,
+            lowercase,
+            strip_html,
         )
 
 
