@@ -19,6 +19,13 @@ def config_dir() -> str:
     return str(Path(__file__).resolve().parents[2] / "conf")
 
 
+def stamped_name() -> str:
+    """`<date>_<time>_<run id>`: the name of a new output directory."""
+    from datetime import datetime
+
+    return f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{run_id()}"
+
+
 def run_id() -> str:
     """A short suffix that keeps two runs started in the same second apart."""
     return f"{os.getpid()}{secrets.token_hex(2)}"

@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from textbench.cli import parse, run
-from textbench.config import register_resolvers
 
 USAGE = """usage: textbench-eval ckpt=RUN_DIR_OR_CKPT [split=test] [out=DIR] [batch_size=256]
                       [data.KEY=VALUE ...]
@@ -25,25 +24,18 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _evaluate(args) -> None:
-    register_resolvers()
     from omegaconf import OmegaConf
 
-    from textbench.config import run_id
+    from textbench.config import stamped_name
     from textbench.inference.checkpoint import load_checkpoint
     from textbench.inference.evaluate import evaluate
     from textbench.training.summary import print_evaluation
 
     loaded = load_checkpoint(args.ckpt)
-    out = Path(args.out) if args.out else Path("outputs/eval") / _stamp(run_id())
+    out = Path(args.out) if args.out else Path("outputs/eval") / stamped_name()
     overrides = OmegaConf.to_container(args.get("data", OmegaConf.create({})))
     results = evaluate(loaded, out, args.split, overrides, int(args.batch_size))
     print_evaluation(results, out)
-
-
-def _stamp(run_id: str) -> str:
-    from datetime import datetime
-
-    return f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{run_id}"
 
 
 if __name__ == "__main__":

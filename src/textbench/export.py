@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from textbench.cli import fail, parse, run
-from textbench.config import register_resolvers
 
 USAGE = """usage: textbench-export ckpt=RUN_DIR_OR_CKPT [out=DIR] [input=FILE] [text_column=text]
                         [max_texts=512]
@@ -24,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _export(args) -> None:
-    register_resolvers()
+    from textbench.data.labels import column
     from textbench.inference.checkpoint import load_checkpoint
     from textbench.inference.evaluate import build_data
     from textbench.inference.export import export_torchscript
@@ -35,7 +34,7 @@ def _export(args) -> None:
         texts = read_texts(str(args.input), args.text_column)
     else:
         test = build_data(loaded).texts["test"]
-        texts = test.select(range(min(len(test), int(args.max_texts))))["text"][:]
+        texts = column(test.select(range(min(len(test), int(args.max_texts)))), "text")
     texts = texts[: int(args.max_texts)]
     out = Path(args.out) if args.out else loaded.path.parent.parent / "export"
     info = export_torchscript(loaded, texts, out)

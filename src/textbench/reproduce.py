@@ -7,13 +7,12 @@ import math
 import os
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from textbench.config import run_id
+from textbench.config import stamped_name
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     manifest = _load(args.run_dir / "manifest.json")
     on_cpu = not manifest.get("hardware", {}).get("gpus")
     tolerance = args.tolerance if args.tolerance is not None else (0.0 if on_cpu else 1e-3)
-    out = args.out or Path("outputs/reproduce") / f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{run_id()}"
+    out = args.out or Path("outputs/reproduce") / stamped_name()
     overrides = yaml.safe_load(overrides_file.read_text()) or []
     command = [sys.executable, "-m", "textbench.train", *overrides, f"hydra.run.dir={out}"]
     print(f"Reproducing {args.run_dir} in {out}", file=sys.stderr)

@@ -192,17 +192,22 @@ def select_columns(
 
 
 def read_text(path: Path, encoding_errors: str = "strict") -> str:
-    check_utf8(path, encoding_errors)
-    return path.read_bytes().decode("utf-8", errors=encoding_errors)
+    """The file as text, read once; bytes that are not UTF-8 are an error unless replaced."""
+    data = path.read_bytes()
+    if encoding_errors != "strict":
+        return data.decode("utf-8", errors=encoding_errors)
+    return _decode_strict(path, data)
 
 
 def check_utf8(path: Path, encoding_errors: str = "strict") -> None:
     """Name the file and line of the first bytes that are not UTF-8, unless told to replace."""
-    if encoding_errors != "strict":
-        return
-    data = path.read_bytes()
+    if encoding_errors == "strict":
+        _decode_strict(path, path.read_bytes())
+
+
+def _decode_strict(path: Path, data: bytes) -> str:
     try:
-        data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise ConfigError(
