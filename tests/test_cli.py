@@ -43,6 +43,10 @@ def test_cli_module_does_not_import_heavy_libraries() -> None:
             "model.encoder.pooling='median' is not allowed here; choose one of last, max, mean",
         ),
         ("data.val_fraction=1.5", "data.val_fraction=1.5 must lie strictly between 0 and 1"),
+        (
+            "embeddings.init=xavier",
+            "embeddings.init='xavier' is not allowed here; choose one of uniform, normal",
+        ),
     ],
 )
 def test_invalid_values_fail_with_one_clear_sentence(

@@ -29,6 +29,30 @@ def test_word_vectors_start_the_embedding_and_can_be_frozen(tmp_path: Path) -> N
         assert weight[vocab[word]].tolist() == pytest.approx(vector)  # frozen: unchanged
 
 
+@pytest.mark.parametrize("init", ["uniform", "normal"])
+def test_embedding_init_sets_the_scale_of_every_table_and_keeps_padding_zero(init: str) -> None:
+    from textbench.models.embeddings import init_embeddings
+    from textbench.models.transformer import TransformerEncoder
+
+    encoder = TransformerEncoder(vocab_size=500, d_model=32, dim_feedforward=32, max_length=64)
+    init_embeddings(encoder, init, 0.1)
+    for table in (encoder.embedding.weight, encoder.position.weight):
+        rows = table[1:] if table is encoder.embedding.weight else table
+        if init == "uniform":
+            assert rows.abs().max() <= 0.1 and rows.abs().max() > 0.09
+        else:
+            assert 0.09 < rows.std().item() < 0.11
+    assert encoder.embedding.weight[0].abs().sum() == 0
+
+
+def test_embedding_options_refuse_an_encoder_without_its_own_embedding() -> None:
+    from textbench.errors import ConfigError
+    from textbench.models.embeddings import init_embeddings
+
+    with pytest.raises(ConfigError, match="no word embedding of its own"):
+        init_embeddings(torch.nn.Linear(2, 2), "uniform", 0.25)
+
+
 def test_loss_options_and_decay_groups(tmp_path: Path) -> None:
     cfg = make_cfg(
         tmp_path,
@@ -90,3 +114,28 @@ def test_cnn_learns_word_order(tmp_path: Path) -> None:
     )
     accuracy = train(cfg)["test"]["test/acc"]
     assert accuracy > 0.9, accuracy
+
+
+def test_transformer_learns_word_order(tmp_path: Path) -> None:
+    """Measured 0.976, 0.964 and 0.928 test accuracy on seeds 1-3 (about 20 s each); chance
+    is 0.5. Attention needs more examples than the LSTM or CNN: with 3,000 it stays near
+    0.7, hence 20,000."""
+    cfg = make_cfg(
+        tmp_path,
+        [
+            "model=transformer",
+            "model.encoder.d_model=64",
+            "model.encoder.dim_feedforward=128",
+            "model.encoder.dropout=0.0",
+            "model.head_dropout=0.0",
+            "scheduler=linear",
+            "optimizer.lr=0.002",
+            "data.batch_size=32",
+            "data.n_train=20000",
+            "data.n_test=500",
+            "trainer.max_epochs=4",
+            "callbacks.model_summary=null",
+        ],
+    )
+    accuracy = train(cfg)["test"]["test/acc"]
+    assert accuracy > 0.85, accuracy

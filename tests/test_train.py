@@ -33,6 +33,15 @@ def test_every_model_and_optimizer_runs_fast_dev_run(
     assert 0.0 <= results["test"]["test/acc"] <= 1.0
 
 
+def test_a_run_without_logger_keeps_its_checkpoints_and_metrics(tmp_path: Path) -> None:
+    cfg = make_cfg(tmp_path, ["logger=none", *TINY, *SMALL_MODELS["cnn"], "model=cnn"])
+    results = train(cfg)
+    assert results["epochs"] == 2
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    assert (tmp_path / "metrics.json").is_file()
+    assert not (tmp_path / "csv").exists()
+
+
 @pytest.mark.parametrize("scheduler", ["none", "cosine", "linear", "plateau"])
 def test_every_scheduler_runs_and_changes_the_rate_as_it_should(
     tmp_path: Path, scheduler: str

@@ -14,6 +14,7 @@ POOLINGS = {
     "boe": ("mean",),
     "pretrained": ("cls", "mean"),
 }
+EMBEDDING_INITS = ("uniform", "normal")
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -23,6 +24,10 @@ def check_config(cfg: DictConfig) -> None:
     val_fraction = cfg.data.get("val_fraction")
     if val_fraction is not None and not 0 < val_fraction < 1:
         raise ConfigError(f"data.val_fraction={val_fraction} must lie strictly between 0 and 1.")
+    init = cfg.get("embeddings", {}).get("init")
+    if init is not None:
+        check_choice("embeddings.init", init, EMBEDDING_INITS)
+        _positive(cfg, "embeddings.scale", example="0.25")
     encoder = cfg.model.get("encoder") or {}
     kind = str(encoder.get("_target_", "")).rsplit(".", 2)[-2] if encoder else ""
     if "pooling" in encoder and kind in POOLINGS:

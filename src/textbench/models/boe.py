@@ -31,14 +31,14 @@ class BagOfNgramsEncoder(nn.Module):
         check_choice("model.encoder.pooling", pooling, POOLINGS["boe"])
         self.ngrams = ngrams
         self.buckets = buckets
-        self.words = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
         self.grams = nn.Embedding(buckets, embedding_dim) if ngrams > 1 else None
         self.dropout = nn.Dropout(dropout)
         self.output_dim = embedding_dim
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         mask = padding_mask(lengths, input_ids.size(1)).unsqueeze(-1)
-        total = (self.words(input_ids) * mask).sum(dim=1)
+        total = (self.embedding(input_ids) * mask).sum(dim=1)
         count = lengths.clamp(min=1).unsqueeze(-1).to(total.dtype)
         for n in range(2, self.ngrams + 1):
             if input_ids.size(1) < n:

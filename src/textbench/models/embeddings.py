@@ -1,4 +1,9 @@
-"""Start an embedding from pretrained word vectors (word2vec / GloVe text format)."""
+"""How an encoder's embeddings start: a chosen random scale, or word vectors from a file.
+
+The scale matters more than it looks: PyTorch starts embeddings at N(0, 1), so Adam's steps
+of about `lr` barely move them and a "trained" random embedding stays nearly fixed. Kim
+(2014) starts at U(-0.25, 0.25), BERT at N(0, 0.02).
+"""
 
 import logging
 from pathlib import Path
@@ -6,9 +11,38 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from textbench.checks import EMBEDDING_INITS, check_choice
 from textbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+
+def word_embedding(encoder: nn.Module, key: str) -> nn.Embedding:
+    """The encoder's own word embedding; a pretrained encoder has none to re-initialise."""
+    embedding = getattr(encoder, "embedding", None)
+    if not isinstance(embedding, nn.Embedding):
+        raise ConfigError(
+            f"{key} is set, but {type(encoder).__name__} has no word embedding of its own "
+            f"(a pretrained encoder keeps its weights); remove {key} or choose model=lstm, "
+            "cnn, transformer or boe."
+        )
+    return embedding
+
+
+def init_embeddings(encoder: nn.Module, init: str, scale: float) -> None:
+    """Restart every embedding table of `encoder` (words, n-grams, positions) at
+    U(-scale, scale) or N(0, scale); padding rows stay zero."""
+    check_choice("embeddings.init", init, EMBEDDING_INITS)
+    word_embedding(encoder, "embeddings.init")
+    with torch.no_grad():
+        for module in encoder.modules():
+            if isinstance(module, nn.Embedding):
+                if init == "uniform":
+                    module.weight.uniform_(-scale, scale)
+                else:
+                    module.weight.normal_(0.0, scale)
+                if module.padding_idx is not None:
+                    module.weight[module.padding_idx] = 0.0
 
 
 def load_word_vectors(

@@ -14,10 +14,11 @@ import lightning as L
 import numpy as np
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig, OmegaConf
 
 from textbench.errors import ConfigError
-from textbench.models.embeddings import load_word_vectors
+from textbench.models.embeddings import init_embeddings, load_word_vectors, word_embedding
 from textbench.reporting.curves import plot_learning_curves
 from textbench.training.callbacks import (
     CheckpointArtifacts,
@@ -62,9 +63,11 @@ def _build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
         optimizer=instantiate(cfg.optimizer),
         scheduler=scheduler,
     )
+    if cfg.embeddings.get("init"):
+        init_embeddings(model.encoder, cfg.embeddings.init, cfg.embeddings.scale)
     if cfg.embeddings.path:
         load_word_vectors(
-            model.encoder.embedding,
+            word_embedding(model.encoder, "embeddings.path"),
             datamodule.tokenizer.vocab,
             cfg.embeddings.path,
             cfg.embeddings.freeze,
@@ -119,10 +122,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             StopOnNonFiniteLoss(),
             CheckpointOnInterrupt(output_dir / "checkpoints"),
         ]
+        loggers = _instantiate_all(cfg.get("logger"))
+        callbacks = _instantiate_all(cfg.get("callbacks"))
+        if not loggers:  # the learning-rate monitor has nowhere to write and would refuse to run
+            callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
         trainer: L.Trainer = instantiate(
-            cfg.trainer,
-            callbacks=_instantiate_all(cfg.get("callbacks")) + always,
-            logger=_instantiate_all(cfg.get("logger")) or False,
+            cfg.trainer, callbacks=callbacks + always, logger=loggers or False
         )
 
         if cfg.train:
