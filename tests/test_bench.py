@@ -28,5 +28,5 @@ def test_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
         "GPU: bf16-mixed vs fp32",
     ):
         assert f"## {section}" in text
-    for model in ("cnn", "lstm", "transformer"):
-        assert f"| {model} |" in text
+    for row in ("cnn", "lstm", "transformer", "tiny", "small"):
+        assert f"| {row} |" in text
