@@ -32,7 +32,11 @@ SECTIONS = ("data", "overhead", "startup", "sweep", "efficiency", "gpu")
 MODELS = {
     "cnn": ["model=cnn"],
     "lstm": ["model=lstm", "model.encoder.hidden_size=128", "model.encoder.num_layers=1"],
-    "transformer": ["model=transformer"],
+    "transformer": [
+        "model=transformer",
+        "model.encoder.d_model=128",
+        "model.encoder.dim_feedforward=256",
+    ],
 }
 
 
@@ -279,7 +283,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SECTIONS))
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=40, help="training steps per epoch")
+    parser.add_argument("--steps", type=int, default=80, help="training steps per epoch")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, synthetic data")
