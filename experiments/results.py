@@ -73,11 +73,12 @@ def table() -> Path:
         "`experiments/results/` (each by `python experiments/results.py add SWEEP_DIR`).",
         "Test accuracy is the mean ± sample std over seeds (MR: each seed is its own random "
         "80/10/10 split); epoch time is training only, validation excluded; tokens per "
-        "second count real (non-padding) tokens.",
+        "second count real (non-padding) tokens; code is the commit the runs started from "
+        "(+diff: with uncommitted changes, saved as git.diff in each run directory).",
         "",
         "| experiment | test accuracy | target | seeds | epochs | epoch time | run time "
-        "| tokens/s | measured | machine | command |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        "| tokens/s | measured | machine | code | command |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|",
     ]
     for r in records:
         target = TARGETS.get(r["experiment"])
@@ -87,13 +88,15 @@ def table() -> Path:
             f", {', '.join(machine['gpus'])}" if machine.get("gpus") else ""
         )
         epoch = r["train_epoch_time_s"]
+        code = r.get("code") or {}
+        commit = (code.get("commit") or "?")[:7] + ("+diff" if code.get("dirty") else "")
         lines.append(
             f"| {r['experiment']} | {100 * r['test_acc_mean']:.2f} ± "
             f"{100 * r['test_acc_std']:.2f}%{verdict} | "
             f"{'' if target is None else f'{100 * target:.1f}%'} | {r['seeds']} | "
             f"{r['epochs']:.1f} | {'' if epoch is None else f'{epoch:.0f} s'} | "
             f"{r['run_wall_time_s'] / 60:.1f} min | {r['train_tokens_per_s']:,.0f} | "
-            f"{(r.get('measured') or '')[:10]} | {where} | `{r['command']}` |"
+            f"{(r.get('measured') or '')[:10]} | {where} | {commit} | `{r['command']}` |"
         )
     missing = sorted(set(TARGETS) - {r["experiment"] for r in records})
     if missing:
