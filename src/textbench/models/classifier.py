@@ -72,7 +72,10 @@ class TextClassifier(L.LightningModule):
             loss = F.cross_entropy(
                 logits, labels, weight=self.class_weights, label_smoothing=self.label_smoothing
             )
-            self.log("train/loss_step", loss, prog_bar=True, batch_size=labels.size(0))
+            # Lightning turns progress-bar values into Python floats after every step: free
+            # on CPU, a host synchronisation per step on a GPU, so there the bar omits it.
+            on_cpu = self.device.type == "cpu"
+            self.log("train/loss_step", loss, prog_bar=on_cpu, batch_size=labels.size(0))
         else:
             loss = F.cross_entropy(logits, labels)
         self._metrics(stage).update(logits.detach(), labels, loss.detach())
