@@ -159,7 +159,7 @@ def _sweep_wall_times(args: argparse.Namespace, work: Path, jobs: list[str]) -> 
             ([], sequential),
             (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], parallel),
         ):
-            sweep_dir = work / f"sweep-{jobs[-1]}-{repeat}-{bool(launcher)}"
+            sweep_dir = work / f"sweep-{jobs[-1].rsplit('=', 1)[-1]}-{repeat}-{bool(launcher)}"
             start = time.perf_counter()
             subprocess.run(
                 _train_command(*jobs, *launcher, f"hydra.sweep.dir={sweep_dir}"),
@@ -180,9 +180,9 @@ def sweep(args: argparse.Namespace, work: Path) -> str:
         "model.encoder.num_layers=1",
         "seed=1,2,3,4",
         "callbacks.model_summary=null",
-        "trainer.max_epochs=4",
+        f"trainer.max_epochs={1 if args.quick else 4}",
     ]
-    sizes = {"tiny": 300, "small": 1000} if args.quick else {"tiny": 5000, "small": 25000}
+    sizes = {"tiny": 200, "small": 400} if args.quick else {"tiny": 5000, "small": 25000}
     rows = []
     for size, n_train in sizes.items():
         jobs = [*model, f"data.n_train={n_train}"]
