@@ -1,6 +1,7 @@
 """Record sweeps of the experiments here and make RESULTS.md from every recorded sweep.
 
     python experiments/results.py add outputs/train/multiruns/<sweep>   # after a sweep
+    python experiments/results.py add SWEEP_A SWEEP_B  # one experiment's seeds, run in parts
     python experiments/results.py table                                # RESULTS.md
 
 `add` reads the sweep with textbench's own report code and stores one small JSON per
@@ -33,19 +34,26 @@ TARGETS = {
 }
 
 
-def add(sweep: Path) -> Path:
-    overrides = yaml.safe_load((sweep / "multirun.yaml").read_text())["hydra"]["overrides"]
-    task = overrides["task"]
-    experiment = next(o.split("=", 1)[1] for o in task if o.startswith("experiment="))
-    jobs = [j for j in find_jobs([sweep]) if j.status == "completed"]
+def experiment_of(sweep: Path) -> tuple[str, list[str]]:
+    """The experiment a sweep ran and its command-line overrides, from Hydra's record."""
+    task = yaml.safe_load((sweep / "multirun.yaml").read_text())["hydra"]["overrides"]["task"]
+    return next(o.split("=", 1)[1] for o in task if o.startswith("experiment=")), task
+
+
+def add(experiment: str, sweeps: list[Path]) -> Path:
+    """Record one experiment from one or more sweeps, e.g. seeds run in different sessions."""
+    jobs = [j for j in find_jobs(sweeps) if j.status == "completed"]
     if not jobs:
-        raise SystemExit(f"No completed job under {sweep}.")
+        raise SystemExit(f"No completed job under {', '.join(map(str, sweeps))}.")
     accs = [j.metrics["test"]["test/acc"] for j in jobs]
     epoch_times = [t for j in jobs for t in j.metrics.get("train_epoch_time_s", [])]
-    manifest = jobs[0].manifest
+    starts = sorted(j.manifest.get("start_time") or "" for j in jobs)
+    codes = [j.manifest.get("code") for j in jobs]
     record = {
         "experiment": experiment,
-        "command": "textbench-train -m " + " ".join(task),
+        "command": " ; ".join(
+            "textbench-train -m " + " ".join(experiment_of(s)[1]) for s in sweeps
+        ),
         "seeds": len(jobs),
         "test_acc": accs,
         "test_acc_mean": statistics.fmean(accs),
@@ -54,14 +62,28 @@ def add(sweep: Path) -> Path:
         "train_epoch_time_s": statistics.median(epoch_times) if epoch_times else None,
         "run_wall_time_s": statistics.fmean(j.metrics["wall_time_s"] for j in jobs),
         "train_tokens_per_s": statistics.median(j.metrics["train_tokens_per_s"] for j in jobs),
-        "measured": manifest.get("start_time"),
-        "machine": manifest.get("hardware"),
-        "code": manifest.get("code"),
+        "measured": starts[0],
+        "measured_last": starts[-1],
+        "machine": jobs[0].manifest.get("hardware"),
+        "code": [c for i, c in enumerate(codes) if c not in codes[:i]],
     }
     STORE.mkdir(exist_ok=True)
     path = STORE / f"{experiment}.json"
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def code_label(code: dict | list[dict] | None) -> str:
+    """Short commit(s) the runs started from; +diff where the tree had uncommitted changes."""
+    codes = code if isinstance(code, list) else [code or {}]
+    return ", ".join(
+        (c.get("commit") or "?")[:7] + ("+diff" if c.get("dirty") else "") for c in codes
+    )
+
+
+def dates(record: dict) -> str:
+    first, last = (record.get("measured") or "")[:10], (record.get("measured_last") or "")[:10]
+    return first if last in ("", first) else f"{first} to {last}"
 
 
 def table() -> Path:
@@ -88,15 +110,13 @@ def table() -> Path:
             f", {', '.join(machine['gpus'])}" if machine.get("gpus") else ""
         )
         epoch = r["train_epoch_time_s"]
-        code = r.get("code") or {}
-        commit = (code.get("commit") or "?")[:7] + ("+diff" if code.get("dirty") else "")
         lines.append(
             f"| {r['experiment']} | {100 * r['test_acc_mean']:.2f} ± "
             f"{100 * r['test_acc_std']:.2f}%{verdict} | "
             f"{'' if target is None else f'{100 * target:.1f}%'} | {r['seeds']} | "
             f"{r['epochs']:.1f} | {'' if epoch is None else f'{epoch:.0f} s'} | "
             f"{r['run_wall_time_s'] / 60:.1f} min | {r['train_tokens_per_s']:,.0f} | "
-            f"{(r.get('measured') or '')[:10]} | {where} | {commit} | `{r['command']}` |"
+            f"{dates(r)} | {where} | {code_label(r.get('code'))} | `{r['command']}` |"
         )
     missing = sorted(set(TARGETS) - {r["experiment"] for r in records})
     if missing:
@@ -115,8 +135,11 @@ def main() -> None:
     sub.add_parser("table")
     args = parser.parse_args()
     if args.command == "add":
+        by_experiment: dict[str, list[Path]] = {}
         for sweep in args.sweeps:
-            print(f"recorded {add(sweep)}")
+            by_experiment.setdefault(experiment_of(sweep)[0], []).append(sweep)
+        for experiment, sweeps in by_experiment.items():
+            print(f"recorded {add(experiment, sweeps)}")
     print(f"wrote {table()}")
 
 

@@ -1,6 +1,7 @@
 """Sweeps that answer questions: reports, failures, reproduce, resume, Optuna, launchers."""
 
 import csv
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -208,3 +209,26 @@ def test_optional_loggers_run_offline_and_group_a_sweep(tmp_path: Path) -> None:
     )
     assert list((tmp_path / "sweep" / "1" / "wandb").glob("offline-run-*"))
     assert list((tmp_path / "sweep" / "2" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_results_table_joins_seeds_run_in_separate_sweeps(tmp_path: Path, monkeypatch) -> None:
+    spec = importlib.util.spec_from_file_location("results", ROOT / "experiments" / "results.py")
+    results = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(results)
+    monkeypatch.setattr(results, "STORE", tmp_path / "store")
+    monkeypatch.setattr(results, "HERE", tmp_path)
+    for seeds, sweep in (("1", "a"), ("2,3", "b")):
+        overrides = ["experiment=mr_cnn", "data=wordorder", f"seed={seeds}"]
+        result = run_cli("-m", *overrides, f"hydra.sweep.dir={sweep}", *QUICK, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+    monkeypatch.setattr("sys.argv", ["results.py", "add", str(tmp_path / "a"), str(tmp_path / "b")])
+    results.main()
+    record = json.loads((tmp_path / "store" / "mr_cnn.json").read_text())
+    accs = [
+        json.loads((tmp_path / s / j / "metrics.json").read_text())["test"]["test/acc"]
+        for s, j in (("a", "0"), ("b", "0"), ("b", "1"))
+    ]
+    assert record["seeds"] == 3 and record["test_acc"] == accs
+    assert record["command"].count("textbench-train -m experiment=mr_cnn") == 2
+    row = next(r for r in (tmp_path / "RESULTS.md").read_text().splitlines() if "mr_cnn" in r)
+    assert f"{100 * sum(accs) / 3:.2f} ±" in row and "| 3 |" in row
