@@ -2,10 +2,12 @@
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from tests.conftest import SHARED_DATA, make_cfg, needs_shared_data
 from textbench.data.batching import BucketSampler, padding_fraction
@@ -293,6 +295,16 @@ def test_fingerprint_follows_content_and_split_parameters(tmp_path: Path) -> Non
     assert _module(load_files, seed=1, **options).fingerprint != a
     _write(_frame().replace("goal", "score", regex=True), path)
     assert _module(load_files, **options).fingerprint != a
+
+
+def test_batches_are_pinned_only_for_a_gpu(tmp_path: Path) -> None:
+    path = _write(_frame(), tmp_path / "data.csv")
+    module = _module(
+        load_files, train_file=str(path), text_column="review", label_column="category"
+    )
+    assert not module.train_dataloader().pin_memory  # no trainer, or a CPU one
+    module.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device("cuda")))
+    assert module.train_dataloader().pin_memory and module.val_dataloader().pin_memory
 
 
 @needs_shared_data

@@ -187,6 +187,7 @@ class TextDataModule(L.LightningDataModule):
     def _loader(self, split: str) -> DataLoader:
         train = split == "train"
         sampler = self._sampler(split)
+        on_cuda = self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
         return DataLoader(
             self.splits[split],
             batch_size=self.batch_size if train else self.eval_batch_size,
@@ -194,6 +195,8 @@ class TextDataModule(L.LightningDataModule):
             shuffle=train if sampler is None else None,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            # page-locked batches let the copy to the GPU overlap the previous step
+            pin_memory=on_cuda,
             collate_fn=PadCollator(self.pad_id),
             # Its own generator: creating an iterator then draws no number from the global
             # RNG, so a run resumed from a checkpoint sees the same dropout masks.
