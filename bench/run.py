@@ -159,7 +159,7 @@ def _sweep_wall_times(args: argparse.Namespace, work: Path, jobs: list[str]) -> 
             ([], sequential),
             (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], parallel),
         ):
-            sweep_dir = work / f"sweep-{jobs[-1].rsplit('=', 1)[-1]}-{repeat}-{bool(launcher)}"
+            sweep_dir = work / f"sweep-{repeat}-{'joblib' if launcher else 'basic'}"
             start = time.perf_counter()
             subprocess.run(
                 _train_command(*jobs, *launcher, f"hydra.sweep.dir={sweep_dir}"),
@@ -186,7 +186,7 @@ def sweep(args: argparse.Namespace, work: Path) -> str:
     rows = []
     for size, n_train in sizes.items():
         jobs = [*model, f"data.n_train={n_train}"]
-        sequential, parallel = _sweep_wall_times(args, work, jobs)
+        sequential, parallel = _sweep_wall_times(args, work / size, jobs)
         rows.append(
             f"| {size} | {n_train} | {sequential:.1f} s | {parallel:.1f} s | "
             f"**{sequential / parallel:.2f}** |"

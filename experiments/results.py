@@ -34,15 +34,15 @@ TARGETS = {
 }
 
 
-def experiment_of(sweep: Path) -> tuple[str, list[str]]:
-    """The experiment a sweep ran and its command-line overrides, from Hydra's record."""
-    task = yaml.safe_load((sweep / "multirun.yaml").read_text())["hydra"]["overrides"]["task"]
-    return next(o.split("=", 1)[1] for o in task if o.startswith("experiment=")), task
+def overrides_of(sweep: Path) -> list[str]:
+    """The sweep's command-line overrides, from Hydra's record."""
+    return yaml.safe_load((sweep / "multirun.yaml").read_text())["hydra"]["overrides"]["task"]
 
 
-def add(experiment: str, sweeps: list[Path]) -> Path:
-    """Record one experiment from one or more sweeps, e.g. seeds run in different sessions."""
-    jobs = [j for j in find_jobs(sweeps) if j.status == "completed"]
+def add(experiment: str, sweeps: dict[Path, list[str]]) -> Path:
+    """Record one experiment from one or more sweeps (each with its overrides), e.g. seeds
+    run in different sessions."""
+    jobs = [j for j in find_jobs(list(sweeps)) if j.status == "completed"]
     if not jobs:
         raise SystemExit(f"No completed job under {', '.join(map(str, sweeps))}.")
     accs = [j.metrics["test"]["test/acc"] for j in jobs]
@@ -51,9 +51,7 @@ def add(experiment: str, sweeps: list[Path]) -> Path:
     codes = [j.manifest.get("code") for j in jobs]
     record = {
         "experiment": experiment,
-        "command": " ; ".join(
-            "textbench-train -m " + " ".join(experiment_of(s)[1]) for s in sweeps
-        ),
+        "command": " ; ".join("textbench-train -m " + " ".join(t) for t in sweeps.values()),
         "seeds": len(jobs),
         "test_acc": accs,
         "test_acc_mean": statistics.fmean(accs),
@@ -73,17 +71,18 @@ def add(experiment: str, sweeps: list[Path]) -> Path:
     return path
 
 
-def code_label(code: dict | list[dict] | None) -> str:
+def code_label(codes: list[dict | None]) -> str:
     """Short commit(s) the runs started from; +diff where the tree had uncommitted changes."""
-    codes = code if isinstance(code, list) else [code or {}]
-    return ", ".join(
-        (c.get("commit") or "?")[:7] + ("+diff" if c.get("dirty") else "") for c in codes
-    )
+    labels = []
+    for code in codes:
+        code = code or {}
+        labels.append((code.get("commit") or "?")[:7] + ("+diff" if code.get("dirty") else ""))
+    return ", ".join(labels)
 
 
 def dates(record: dict) -> str:
-    first, last = (record.get("measured") or "")[:10], (record.get("measured_last") or "")[:10]
-    return first if last in ("", first) else f"{first} to {last}"
+    first, last = record["measured"][:10], record["measured_last"][:10]
+    return first if last == first else f"{first} to {last}"
 
 
 def table() -> Path:
@@ -116,7 +115,7 @@ def table() -> Path:
             f"{'' if target is None else f'{100 * target:.1f}%'} | {r['seeds']} | "
             f"{r['epochs']:.1f} | {'' if epoch is None else f'{epoch:.0f} s'} | "
             f"{r['run_wall_time_s'] / 60:.1f} min | {r['train_tokens_per_s']:,.0f} | "
-            f"{dates(r)} | {where} | {code_label(r.get('code'))} | `{r['command']}` |"
+            f"{dates(r)} | {where} | {code_label(r['code'])} | `{r['command']}` |"
         )
     missing = sorted(set(TARGETS) - {r["experiment"] for r in records})
     if missing:
@@ -135,9 +134,11 @@ def main() -> None:
     sub.add_parser("table")
     args = parser.parse_args()
     if args.command == "add":
-        by_experiment: dict[str, list[Path]] = {}
+        by_experiment: dict[str, dict[Path, list[str]]] = {}
         for sweep in args.sweeps:
-            by_experiment.setdefault(experiment_of(sweep)[0], []).append(sweep)
+            task = overrides_of(sweep)
+            experiment = next(o.split("=", 1)[1] for o in task if o.startswith("experiment="))
+            by_experiment.setdefault(experiment, {})[sweep] = task
         for experiment, sweeps in by_experiment.items():
             print(f"recorded {add(experiment, sweeps)}")
     print(f"wrote {table()}")
