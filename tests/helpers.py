@@ -7,6 +7,8 @@ from pathlib import Path
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from textbench.models.cnn import CNNEncoder
+
 
 class PoisonAtStep(Callback):
     """Turns the weights to NaN at a given step, to make the training loss diverge."""
@@ -37,3 +39,18 @@ class KillAtStep(Callback):
                 return
             self.marker.touch()
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class InterruptAtStep(Callback):
+    """Presses Ctrl-C (SIGINT to its own process) at a given step, mid-epoch."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+class OwnCNNEncoder(CNNEncoder):
+    """A user's own encoder, defined outside textbench."""

@@ -40,6 +40,13 @@ def parse(
     return merged
 
 
+def trusted_modules(value: str | None) -> list[str]:
+    """`trust=pkg.models` or `trust=[a.models,b]`: modules a checkpoint may name classes of."""
+    if not value:
+        return []
+    return [m.strip() for m in str(value).strip("[]").split(",") if m.strip()]
+
+
 def fail(message: str, usage: str = "") -> None:
     print(f"error: {message}" + (f"\n\n{usage}" if usage else ""), file=sys.stderr)
     sys.exit(2)

@@ -4,7 +4,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from textbench.cli import fail, parse, run
+from textbench.cli import fail, parse, run, trusted_modules
 
 USAGE = """usage: textbench-export ckpt=RUN_DIR_OR_CKPT [out=DIR] [input=FILE] [text_column=text]
                         [max_texts=512]
@@ -12,9 +12,19 @@ USAGE = """usage: textbench-export ckpt=RUN_DIR_OR_CKPT [out=DIR] [input=FILE] [
 Writes model.pt (TorchScript: (input_ids, lengths) -> class probabilities), tokenizer.json
 and export.json to out (default: the run's export/ folder). The saved model is reloaded
 and compared with PyTorch on real texts (input, else the run's test split); the command
-fails if any probability differs by more than 1e-5."""
+fails if any probability differs by more than 1e-5.
 
-DEFAULTS = {"ckpt": None, "out": None, "input": None, "text_column": "text", "max_texts": 512}
+trust=[MODULE,...]: modules whose classes the checkpoint's config may name besides
+textbench's own (your own models); a checkpoint naming any other code is refused."""
+
+DEFAULTS = {
+    "ckpt": None,
+    "trust": None,
+    "out": None,
+    "input": None,
+    "text_column": "text",
+    "max_texts": 512,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -29,7 +39,7 @@ def _export(args) -> None:
     from textbench.inference.export import export_torchscript
     from textbench.inference.texts_io import read_texts
 
-    loaded = load_checkpoint(args.ckpt)
+    loaded = load_checkpoint(args.ckpt, trusted_modules(args.trust))
     if args.input:
         texts = read_texts(str(args.input), args.text_column)
     else:

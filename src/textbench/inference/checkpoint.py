@@ -1,7 +1,8 @@
-"""Load a checkpoint safely (`weights_only=True`) with everything needed to use it."""
+"""Load a checkpoint safely (plain data, trusted classes only) with all needed to use it."""
 
 import json
 import pickle
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from hydra.utils import instantiate
 from textbench.data.tokenizers import TextTokenizer
 from textbench.errors import ConfigError
 from textbench.models.classifier import TextClassifier
+from textbench.registry import check_targets
 
 
 @dataclass
@@ -47,11 +49,14 @@ def resolve_checkpoint(path: str | Path) -> Path:
     )
 
 
-def load_checkpoint(path: str | Path) -> LoadedModel:
-    """Rebuild the model from the checkpoint's own config, tokenizer and labels.
+def read_checkpoint(path: str | Path, trusted_modules: Sequence[str] = ()) -> dict[str, Any]:
+    """A textbench checkpoint's contents, refused unless it is plain data naming only code
+    we trust.
 
-    Only plain data and tensors are unpickled (`weights_only=True`): a checkpoint that
-    carries pickled Python objects is refused, since unpickling them could run any code.
+    Only plain data and tensors are unpickled (`weights_only=True`): pickled Python objects
+    could run any code when loaded. Then every `_target_` of the saved config must be one
+    of textbench's own classes or lie in `trusted_modules` (`textbench.registry`), checked
+    before anything is built from it.
     """
     file = resolve_checkpoint(path)
     try:
@@ -64,12 +69,23 @@ def load_checkpoint(path: str | Path) -> LoadedModel:
         ) from None
     except (RuntimeError, EOFError, OSError) as error:
         raise ConfigError(f"{file} is not a readable checkpoint: {error}") from None
-    artifacts = checkpoint.get("textbench")
-    if artifacts is None:
+    artifacts = checkpoint.get("textbench") if isinstance(checkpoint, dict) else None
+    if not isinstance(artifacts, dict) or not isinstance(artifacts.get("config"), dict):
         raise ConfigError(
             f"{file} has no textbench artifacts (config, tokenizer, labels); "
             "it was not written by textbench-train."
         )
+    for part in ("config", "tokenizer_config"):  # the tokenizer JSON itself is never built
+        check_targets(artifacts.get(part), str(file), trusted_modules)
+    return checkpoint
+
+
+def load_checkpoint(path: str | Path, trusted_modules: Sequence[str] = ()) -> LoadedModel:
+    """Rebuild the model from the checkpoint's own config, tokenizer and labels, after
+    `read_checkpoint` has refused anything that could run code we do not trust."""
+    checkpoint = read_checkpoint(path, trusted_modules)
+    file = resolve_checkpoint(path)
+    artifacts = checkpoint["textbench"]
     hparams = checkpoint["hyper_parameters"]
     model = instantiate(
         artifacts["config"]["model"],
