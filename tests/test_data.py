@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from tests.conftest import SHARED_DATA, make_cfg, needs_shared_data
-from textbench.data.batching import BucketSampler, padding_fraction
+from textbench.data.batching import EpochSampler, padding_fraction
 from textbench.data.datamodule import TextDataModule
 from textbench.data.sources import (
     load_class_files,
@@ -140,6 +140,54 @@ def test_class_files_layout(tmp_path: Path) -> None:
     assert sum(module.stats["sizes"].values()) == 100
 
 
+def test_lines_end_only_at_newlines(tmp_path: Path) -> None:
+    """Form feeds, NEL and U+2028 occur inside real texts: they must not split an example."""
+    files = {}
+    for label in ("pos", "neg"):
+        files[label] = tmp_path / f"mini.{label}"
+        lines = [f"{label} one\x0cpage {i}\x85and\u2028more" for i in range(30)]
+        files[label].write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    module = _module(load_class_files, class_files={k: str(v) for k, v in files.items()})
+    assert sum(module.stats["sizes"].values()) == 60
+    texts = [t for split in module.texts.values() for t in split["text"]]
+    assert all("\x0c" in t and "\u2028" in t and not t.endswith("\r") for t in texts)
+
+
+def _class_label_source(test_labels: list[int]):
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+    features = Features({"text": Value("string"), "label": ClassLabel(names=["no", "yes"])})
+
+    def source() -> DatasetDict:
+        train = {"text": [f"word{i % 7} text {i}" for i in range(60)], "label": [0, 1] * 30}
+        test = {"text": [f"test {i}" for i in range(len(test_labels))], "label": test_labels}
+        return DatasetDict(
+            train=Dataset.from_dict(train, features=features),
+            test=Dataset.from_dict(test, features=features),
+        )
+
+    return source
+
+
+def test_label_names_rename_class_labels_or_are_refused() -> None:
+    source = _class_label_source([0, 1] * 5)
+    assert _module(source).label_names == ["no", "yes"]
+    assert _module(source, label_names=["neg", "pos"]).label_names == ["neg", "pos"]
+    with pytest.raises(ConfigError, match=r"names 3 classes, but the data's labels are its own 2"):
+        _module(source, label_names=["a", "b", "c"])
+
+
+def test_class_label_minus_one_is_an_unlabeled_row_not_a_class() -> None:
+    partly = _module(_class_label_source([0, 1, -1, 1, 0, -1] * 2))
+    assert partly.label_names == ["no", "yes"]
+    assert partly.stats["dropped_rows"]["test"] == 4 and len(partly.splits["test"]) == 8
+    with pytest.raises(ConfigError, match="4 rows with an empty or missing"):
+        _module(_class_label_source([0, 1, -1, 1, 0, -1] * 2), on_bad_rows="error")
+    # A test split without labels (GLUE's) is carved from train instead.
+    hidden = _module(_class_label_source([-1] * 10))
+    assert len(hidden.splits["test"]) == 6 and set(hidden.splits["test"].labels) == {0, 1}
+
+
 def test_rows_with_empty_text_or_label_are_dropped_or_refused(tmp_path: Path) -> None:
     df = _frame()
     df.loc[3, "review"] = "   "
@@ -187,8 +235,29 @@ def test_rows_with_empty_text_or_label_are_dropped_or_refused(tmp_path: Path) ->
             {"text_column": "review", "label_column": "category"},
             "data.csv, line 3: bytes that are not UTF-8",
         ),
+        (
+            lambda p: p.write_text("review,category\n"),
+            {"text_column": "review", "label_column": "category"},
+            "data.train_file=.*data.csv' has a header row but no examples",
+        ),
+        (
+            lambda p: p.with_suffix(".jsonl").write_text(
+                '{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\n{"text": "c", "la\n'
+            ),
+            {"train_file": "data.jsonl"},
+            "data.train_file=.*data.jsonl', line 3: not valid JSON",
+        ),
     ],
-    ids=["missing", "empty", "unknown-column", "tabs-in-csv", "one-class", "not-utf8"],
+    ids=[
+        "missing",
+        "empty",
+        "unknown-column",
+        "tabs-in-csv",
+        "one-class",
+        "not-utf8",
+        "header-only",
+        "bad-jsonl-line",
+    ],
 )
 def test_bad_input_gets_a_clear_error(tmp_path: Path, write, options: dict, message: str) -> None:
     path = tmp_path / "data.csv"
@@ -198,6 +267,8 @@ def test_bad_input_gets_a_clear_error(tmp_path: Path, write, options: dict, mess
     if not Path(options["train_file"]).is_absolute():
         options["train_file"] = str(tmp_path / options["train_file"])
         message = message.replace("'missing.csv'", repr(options["train_file"]))
+    if "text_column" not in options and options["train_file"].endswith(".jsonl"):
+        options.update(text_column="text", label_column="label")
     with pytest.raises(ConfigError, match=message):
         _module(load_files, **options)
 
@@ -278,13 +349,69 @@ def test_token_cache_skips_tokenization_and_gives_the_same_batches(tmp_path: Pat
 
 def test_bucketing_cuts_padding_and_keeps_every_example() -> None:
     lengths = np.random.default_rng(0).integers(5, 400, 5000)
-    sampler = BucketSampler(lengths, batch_size=64, seed=1)
+    sampler = EpochSampler(lengths, batch_size=64, seed=1)
     order = list(sampler)
     assert sorted(order) == list(range(5000))
     sampler.set_epoch(1)
     assert list(sampler) != order
-    assert padding_fraction(lengths, sampler, 64) < 0.1
-    assert padding_fraction(lengths, None, 64) > 0.3
+    assert padding_fraction(lengths, sampler.batches()) < 0.1
+    unbucketed = EpochSampler(lengths, batch_size=64, seed=1, bucket=False)
+    assert padding_fraction(lengths, unbucketed.batches()) > 0.3
+
+
+@pytest.mark.parametrize("bucket", [True, False])
+def test_batch_order_depends_on_seed_and_epoch_only(bucket: bool) -> None:
+    """A resumed run (a new sampler set to epoch k) draws epoch k's order, with or without
+    bucketing; another seed gives another order."""
+    lengths = np.random.default_rng(0).integers(5, 400, 1000)
+
+    def order(seed: int, epoch: int) -> list[int]:
+        sampler = EpochSampler(lengths, batch_size=32, seed=seed, bucket=bucket)
+        sampler.set_epoch(epoch)
+        return list(sampler)
+
+    running = EpochSampler(lengths, batch_size=32, seed=7, bucket=bucket)
+    epochs = []
+    for epoch in range(3):
+        running.set_epoch(epoch)
+        epochs.append(list(running))
+    assert order(7, 2) == epochs[2] != epochs[1]
+    assert order(8, 2) != epochs[2]
+    assert sorted(epochs[2]) == list(range(1000))
+
+
+@pytest.mark.parametrize("n", [1000, 1003, 1056])
+def test_ddp_ranks_take_whole_buckets(n: int) -> None:
+    """Each rank gets whole batches of the single-process epoch (so bucketing survives),
+    as many steps as the other rank in training, each example exactly once in evaluation."""
+    lengths = np.random.default_rng(1).integers(5, 400, n)
+    for shuffle in (True, False):
+        whole = EpochSampler(lengths, 64, seed=3, shuffle=shuffle)
+        ranks = [
+            EpochSampler(lengths, 64, seed=3, shuffle=shuffle, num_replicas=2, rank=r)
+            for r in (0, 1)
+        ]
+        for epoch in (0, 1):
+            for sampler in (whole, *ranks):
+                sampler.set_epoch(epoch)
+            batches = {tuple(b) for b in whole.batches()}
+            per_rank = []
+            for sampler in ranks:
+                indices = list(sampler)
+                assert len(indices) == len(sampler)
+                chunks = [tuple(indices[i : i + 64]) for i in range(0, len(indices), 64)]
+                assert set(chunks) <= batches  # DataLoader batching rebuilds whole buckets
+                per_rank.append(chunks)
+            if shuffle:
+                assert len(per_rank[0]) == len(per_rank[1])
+                assert {i for c in per_rank[0] + per_rank[1] for i in c} == set(range(n))
+            else:
+                seen = sorted(i for c in per_rank[0] + per_rank[1] for i in c)
+                assert seen == list(range(n))
+        ranks[0].set_epoch(0)
+        first = list(ranks[0])
+        ranks[0].set_epoch(1)
+        assert shuffle == (list(ranks[0]) != first)
 
 
 def test_fingerprint_follows_content_and_split_parameters(tmp_path: Path) -> None:
@@ -303,7 +430,9 @@ def test_batches_are_pinned_only_for_a_gpu(tmp_path: Path) -> None:
         load_files, train_file=str(path), text_column="review", label_column="category"
     )
     assert not module.train_dataloader().pin_memory  # no trainer, or a CPU one
-    module.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device("cuda")))
+    module.trainer = SimpleNamespace(
+        strategy=SimpleNamespace(root_device=torch.device("cuda")), world_size=1, global_rank=0
+    )
     assert module.train_dataloader().pin_memory and module.val_dataloader().pin_memory
 
 

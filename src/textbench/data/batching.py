@@ -50,13 +50,20 @@ class PadCollator:
         }
 
 
-class BucketSampler(Sampler[int]):
-    """Orders examples so that each batch holds texts of similar length.
+class EpochSampler(Sampler[int]):
+    """The order of one epoch's examples, split into whole batches across ranks.
 
-    Training (`shuffle=True`): shuffle, sort by length within pools of `pool_batches`
-    batches, then shuffle the batches; seeded by `seed` and the epoch. Evaluation: longest
-    first. Yields indices, so the DataLoader (and Lightning's distributed wrapper) batch as
-    usual.
+    Training (`shuffle=True`): a permutation seeded by `seed` and the epoch (so a run
+    resumed at epoch k draws epoch k's order, and another seed another order). With
+    `bucket`, the permutation is sorted by length within pools of `pool_batches` batches
+    and the batches are shuffled, so each batch holds texts of similar length.
+    Evaluation: longest first with `bucket`, else in order.
+
+    Under DDP (`num_replicas` > 1) rank r takes batches r, r + n, ... of the global list,
+    so bucketing survives; in training the list is padded by repeating its first batches
+    until every rank has as many steps, in evaluation every example is seen exactly once.
+    Only the very last batch of a rank may be short, so the DataLoader, batching the yielded
+    indices by `batch_size`, rebuilds exactly these batches.
     """
 
     def __init__(
@@ -65,46 +72,69 @@ class BucketSampler(Sampler[int]):
         batch_size: int,
         seed: int = 0,
         shuffle: bool = True,
+        bucket: bool = True,
         pool_batches: int = 50,
+        num_replicas: int = 1,
+        rank: int = 0,
     ) -> None:
         self.lengths = lengths
         self.batch_size = batch_size
         self.seed = seed
         self.shuffle = shuffle
+        self.bucket = bucket
         self.pool = batch_size * pool_batches
+        self.num_replicas = num_replicas
+        self.rank = rank
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Called by Lightning before each training epoch."""
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return len(self.lengths)
+        n, size = len(self.lengths), self.batch_size
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+        return int(sum(self._mine(sizes)))
 
     def __iter__(self) -> Iterator[int]:
+        batches = self._mine(self.batches())
+        return iter(np.concatenate(batches).tolist() if batches else [])
+
+    def batches(self) -> list[np.ndarray]:
+        """This epoch's batches over all ranks; only the last one may be short."""
+        n = len(self.lengths)
         if not self.shuffle:
-            return iter(np.argsort(-self.lengths, kind="stable").tolist())
+            order = np.argsort(-self.lengths, kind="stable") if self.bucket else np.arange(n)
+            return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
         rng = np.random.default_rng([self.seed, self.epoch])
-        order = rng.permutation(len(self.lengths))
+        order = rng.permutation(n)
+        if not self.bucket:
+            return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
         batches = []
-        for start in range(0, len(order), self.pool):
+        for start in range(0, n, self.pool):
             pool = order[start : start + self.pool]
             pool = pool[np.argsort(self.lengths[pool], kind="stable")]
             batches.extend(
                 pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)
             )
-        # Only the very last batch may be short; keep it last so every other batch stays full.
         short = [b for b in batches if len(b) < self.batch_size]
         full = [b for b in batches if len(b) == self.batch_size]
         rng.shuffle(full)
-        return iter(np.concatenate(full + short).tolist() if batches else [])
+        return full + short
+
+    def _mine(self, batches: list) -> list:
+        """This rank's share: every `num_replicas`-th batch (padded to equal steps in
+        training; the padding repeats leading batches, so the short one stays last)."""
+        if self.num_replicas == 1:
+            return batches
+        if self.shuffle and batches:
+            missing = -len(batches) % self.num_replicas
+            batches = batches + [batches[i % len(batches)] for i in range(missing)]
+        return batches[self.rank :: self.num_replicas]
 
 
-def padding_fraction(lengths: np.ndarray, sampler: Sampler[int] | None, batch_size: int) -> float:
-    """Share of padding positions in one epoch of batches drawn in the sampler's order."""
-    order = np.asarray(list(sampler) if sampler is not None else range(len(lengths)))
-    padded = real = 0
-    for start in range(0, len(order), batch_size):
-        batch = lengths[order[start : start + batch_size]]
-        padded += int(batch.max()) * len(batch)
-        real += int(batch.sum())
+def padding_fraction(lengths: np.ndarray, batches: list[np.ndarray]) -> float:
+    """Share of padding positions in these batches (each padded to its longest text)."""
+    padded = sum(int(lengths[b].max()) * len(b) for b in batches if len(b))
+    real = sum(int(lengths[b].sum()) for b in batches)
     return round(1 - real / padded, 4) if padded else 0.0

@@ -16,7 +16,7 @@ from datasets import DatasetDict
 from torch.utils.data import DataLoader
 
 from textbench.checks import check_choice
-from textbench.data.batching import BucketSampler, EncodedSplit, PadCollator, padding_fraction
+from textbench.data.batching import EncodedSplit, EpochSampler, PadCollator, padding_fraction
 from textbench.data.cache import TokenCache
 from textbench.data.labels import check_labels, column, drop_bad_rows, encode_labels, fingerprint
 from textbench.data.tokenizers import TextTokenizer
@@ -28,8 +28,9 @@ BAD_ROWS = ("drop", "error")
 
 class TextDataModule(L.LightningDataModule):
     """Loads a source, carves missing validation/test splits from train (stratified,
-    seeded), fits the tokenizer on the remaining training texts only, and serves batches
-    of similar lengths.
+    seeded by `seed`), fits the tokenizer on the remaining training texts only, and serves
+    batches of similar lengths in an order seeded by `shuffle_seed` (the run's seed) and
+    the epoch, split by whole batches across DDP ranks.
 
     `source_options` are the source's own keys (`train_file`, `name`, `class_files`, ...).
     The test split is only ever used by `trainer.test`, never for model selection.
@@ -45,6 +46,7 @@ class TextDataModule(L.LightningDataModule):
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         seed: int = 0,
+        shuffle_seed: int = 0,
         on_bad_rows: str = "drop",
         label_names: list[str] | None = None,
         max_samples: int | None = None,
@@ -64,6 +66,7 @@ class TextDataModule(L.LightningDataModule):
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
         self.seed = seed
+        self.shuffle_seed = shuffle_seed
         self.on_bad_rows = on_bad_rows
         self.given_label_names = label_names
         self.max_samples = max_samples
@@ -108,13 +111,10 @@ class TextDataModule(L.LightningDataModule):
             "sizes": {name: len(split) for name, split in self.splits.items()},
             "dropped_rows": dropped,
             "token_cache": "hit" if cached is not None else ("stored" if self.cache else "off"),
+            # per batch, so the same under DDP, where each rank takes whole batches
             "padding_fraction": {
-                "train": padding_fraction(
-                    self.splits["train"].lengths, self._sampler("train"), self.batch_size
-                ),
-                "test": padding_fraction(
-                    self.splits["test"].lengths, self._sampler("test"), self.eval_batch_size
-                ),
+                split: padding_fraction(self.splits[split].lengths, self._sampler(split).batches())
+                for split in ("train", "test")
             },
         }
         sizes = ", ".join(f"{k} {v}" for k, v in self.stats["sizes"].items())
@@ -146,7 +146,7 @@ class TextDataModule(L.LightningDataModule):
                 raise ConfigError(
                     f"Could not carve a {name} split of {fraction:.0%} from "
                     f"train, stratified by label: {error}. Use more data per "
-                    f"class or set data.{name[:3]}_fraction."
+                    f"class or set data.{'val' if name == 'validation' else 'test'}_fraction."
                 ) from error
             splits["train"], splits[name] = parts["train"], parts["test"]
         splits = {k: splits[k] for k in ("train", "validation", "test")}
@@ -173,34 +173,34 @@ class TextDataModule(L.LightningDataModule):
         """Write the fitted tokenizer next to the run's other outputs."""
         self.tokenizer.save(Path(directory) / "tokenizer.json")
 
-    def _sampler(self, split: str) -> BucketSampler | None:
+    def _sampler(self, split: str) -> EpochSampler:
         train = split == "train"
-        if not self.bucket:
-            return None
-        return BucketSampler(
+        ranks = (self.trainer.world_size, self.trainer.global_rank) if self.trainer else (1, 0)
+        return EpochSampler(
             self.splits[split].lengths,
             self.batch_size if train else self.eval_batch_size,
-            seed=self.seed,
+            seed=self.shuffle_seed,
             shuffle=train,
+            bucket=self.bucket,
+            num_replicas=ranks[0],
+            rank=ranks[1],
         )
 
     def _loader(self, split: str) -> DataLoader:
         train = split == "train"
-        sampler = self._sampler(split)
         on_cuda = self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
         return DataLoader(
             self.splits[split],
             batch_size=self.batch_size if train else self.eval_batch_size,
-            sampler=sampler,
-            shuffle=train if sampler is None else None,
+            sampler=self._sampler(split),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             # page-locked batches let the copy to the GPU overlap the previous step
             pin_memory=on_cuda,
             collate_fn=PadCollator(self.pad_id),
-            # Its own generator: creating an iterator then draws no number from the global
-            # RNG, so a run resumed from a checkpoint sees the same dropout masks.
-            generator=torch.Generator().manual_seed(self.seed),
+            # Its own generator: creating an iterator (worker seeds) then draws no number
+            # from the global RNG, so a run resumed from a checkpoint sees the same dropout.
+            generator=torch.Generator().manual_seed(self.shuffle_seed),
         )
 
     def train_dataloader(self) -> DataLoader:

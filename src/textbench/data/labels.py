@@ -17,9 +17,10 @@ def column(split: Dataset, name: str) -> list:
     return split.with_format("arrow")[name].to_pylist()
 
 
-def _is_bad(text: Any, label: Any) -> bool:
+def _is_bad(text: Any, label: Any, unlabeled: Any = None) -> bool:
     missing_label = (
         label is None
+        or label == unlabeled
         or (isinstance(label, str) and not label.strip())
         or (isinstance(label, float) and np.isnan(label))
     )
@@ -28,15 +29,29 @@ def _is_bad(text: Any, label: Any) -> bool:
 
 def drop_bad_rows(raw: DatasetDict, on_bad_rows: str) -> tuple[DatasetDict, dict[str, int]]:
     """Drop rows whose text or label is empty or missing, counting them per split;
-    with `on_bad_rows=error`, name the first such row instead."""
+    with `on_bad_rows=error`, name the first such row instead.
+
+    A `ClassLabel` of -1 means "no label" (the hidden test labels of GLUE, say): such rows
+    are missing a label, and a split without any label is left out, so that the data
+    module carves that split from train as if the source had none.
+    """
     dropped = {}
-    for name, split in raw.items():
+    for name, split in list(raw.items()):
+        unlabeled = -1 if isinstance(split.features["label"], ClassLabel) else None
+        labels = column(split, "label")
+        if unlabeled is not None and labels and all(y == unlabeled for y in labels):
+            log.warning(
+                "The %s split has no labels (every ClassLabel is -1); it is left out and "
+                "carved from train instead.",
+                name,
+            )
+            del raw[name]
+            dropped[name] = len(split)
+            continue
         bad = [
             i
-            for i, (t, y) in enumerate(
-                zip(column(split, "text"), column(split, "label"), strict=True)
-            )
-            if _is_bad(t, y)
+            for i, (t, y) in enumerate(zip(column(split, "text"), labels, strict=True))
+            if _is_bad(t, y, unlabeled)
         ]
         if bad and on_bad_rows == "error":
             row = split[bad[0]]
@@ -68,7 +83,8 @@ def encode_labels(
 ) -> tuple[DatasetDict, list[str]]:
     """Give labels integer ids shared by all splits; returns the data and the label names.
 
-    A `ClassLabel` feature (Hub data sets) keeps its names and ids. Other labels are sorted,
+    A `ClassLabel` feature (Hub data sets) keeps its ids; `label_names` renames its classes
+    by position and must name as many as it has. Other labels are sorted,
     numerically when they are all numbers and alphabetically otherwise, and numbered in
     that order: labels "neg"/"pos" become 0/1, labels 1..5 become ids 0..4 named "1".."5".
     `label_names` fixes the names and their order: integer labels 0..K-1 take them by
@@ -76,7 +92,14 @@ def encode_labels(
     """
     feature = raw["train"].features["label"]
     if isinstance(feature, ClassLabel):
-        return raw, list(feature.names)
+        names = [str(n) for n in label_names] if label_names else list(feature.names)
+        if len(names) != feature.num_classes:
+            raise ConfigError(
+                f"data.label_names={names} names {len(names)} classes, but the data's labels "
+                f"are its own {feature.num_classes} classes {feature.names}; give one name per "
+                "class, in the order of their ids, or set data.label_names=null."
+            )
+        return raw.cast_column("label", ClassLabel(names=names)), names
     values = {_label_key(v) for split in raw.values() for v in split.unique("label")}
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
     ordered = sorted(values) if numeric else sorted(values, key=str)

@@ -4,11 +4,14 @@ Each `data` config option names one of these functions as its `source`; cleaning
 ids and missing splits are the data module's job, the same for every source.
 """
 
+import csv
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from datasets import Dataset, DatasetDict, load_dataset
+from datasets.exceptions import DatasetGenerationError
 
 from textbench.errors import ConfigError
 
@@ -67,7 +70,15 @@ def load_files(
         options["sep"] = delimiter or ("\t" if kind == "tsv" else ",")
         if column_names:
             options.update(column_names=list(column_names), header=None)
-    raw = load_dataset(builder, data_files={s: str(p) for s, p in paths.items()}, **options)
+    try:
+        raw = load_dataset(builder, data_files={s: str(p) for s, p in paths.items()}, **options)
+    except (ValueError, DatasetGenerationError) as error:
+        for split, path in paths.items():
+            _explain_unreadable(path, builder, f"data.{SPLIT_KEYS[split]}", options)
+        raise ConfigError(
+            f"Could not read {', '.join(map(str, paths.values()))} as {kind}: "
+            f"{error.__cause__ or error}. Check the files and data.format."
+        ) from error
     return select_columns(
         raw,
         text_column,
@@ -151,7 +162,7 @@ def load_class_files(class_files: dict[str, str], encoding_errors: str = "strict
     for label, file in class_files.items():
         path = Path(file)
         _check_file(path, f"data.class_files.{label}")
-        lines = read_text(path, encoding_errors).splitlines()
+        lines = split_lines(read_text(path, encoding_errors))
         texts.extend(lines)
         labels.extend([str(label)] * len(lines))
     return DatasetDict(train=Dataset.from_dict({"text": texts, "label": labels}))
@@ -189,6 +200,40 @@ def select_columns(
     raw = raw.select_columns([text_column, label_column])
     renames = {text_column: "text", label_column: "label"}
     return raw.rename_columns({k: v for k, v in renames.items() if k != v})
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines ended by `\\n` or `\\r\\n` only: `str.splitlines` also breaks at `\\x0c`, `\\x85`
+    and U+2028, which occur inside real texts and would add examples."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
+def _explain_unreadable(path: Path, builder: str, key: str, options: dict[str, Any]) -> None:
+    """Find what in one file stopped the reader: no rows, or a line that is not JSON."""
+    text = read_text(path, options.get("encoding_errors", "strict"))
+    if builder == "json" and not text.lstrip().startswith("["):
+        for number, line in enumerate(split_lines(text), start=1):
+            if not line.strip():
+                continue
+            try:
+                json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ConfigError(
+                    f"{key}={str(path)!r}, line {number}: not valid JSON ({error.msg}, column "
+                    f"{error.colno}). JSON lines files hold one JSON object per line; fix or "
+                    "remove that line."
+                ) from None
+    if builder == "csv":
+        rows = list(csv.reader(text.splitlines()[:3], delimiter=options["sep"]))
+        header = 0 if options.get("header", "infer") is None else 1
+        if len([r for r in rows if r]) <= header:
+            raise ConfigError(
+                f"{key}={str(path)!r} has a header row but no examples; it needs at least "
+                "one row below the header."
+            )
 
 
 def read_text(path: Path, encoding_errors: str = "strict") -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from textbench.data.batching import BucketSampler, EncodedSplit, PadCollator
+from textbench.data.batching import EncodedSplit, EpochSampler, PadCollator
 from textbench.inference.checkpoint import LoadedModel
 
 
@@ -15,7 +15,7 @@ def predict_encoded(
     loaded: LoadedModel, split: EncodedSplit, batch_size: int = 256, progress: bool = False
 ) -> np.ndarray:
     """Probabilities [n, classes] for an encoded split, in the split's order."""
-    order = np.fromiter(BucketSampler(split.lengths, batch_size, shuffle=False), dtype=np.int64)
+    order = np.fromiter(EpochSampler(split.lengths, batch_size, shuffle=False), dtype=np.int64)
     collate = PadCollator(loaded.tokenizer.pad_id)
     probs = np.zeros((len(split), len(loaded.label_names)), dtype=np.float32)
     starts = range(0, len(order), batch_size)

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import numpy as np
 
-from textbench.data.sources import read_text
+from textbench.data.sources import read_text, split_lines
 from textbench.errors import ConfigError
 
 
 def read_texts(source: str, text_column: str = "text") -> list[str]:
     """Plain text (one example a line; `-` is standard input), or CSV/TSV/JSONL rows.
 
-    Empty lines are kept, so that output line i always answers input line i.
+    Lines end at `\\n` or `\\r\\n` only, and empty lines are kept, so that output line i
+    always answers input line i.
     """
     if source == "-":
-        return sys.stdin.read().splitlines()
+        return split_lines(sys.stdin.read())
     path = Path(source)
     if not path.is_file():
         raise ConfigError(
@@ -34,9 +35,9 @@ def read_texts(source: str, text_column: str = "text") -> list[str]:
         )
         return [_column(row, text_column, path, i) for i, row in enumerate(rows)]
     if suffix in (".jsonl", ".json"):
-        rows = [json.loads(line) for line in content.splitlines() if line.strip()]
+        rows = [json.loads(line) for line in split_lines(content) if line.strip()]
         return [_column(row, text_column, path, i) for i, row in enumerate(rows)]
-    return content.splitlines()
+    return split_lines(content)
 
 
 def _column(row: dict, column: str, path: Path, index: int) -> str:
