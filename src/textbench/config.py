@@ -49,3 +49,5 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("run_id", run_id, use_cache=True)
     if not OmegaConf.has_resolver("package_dir"):
         OmegaConf.register_new_resolver("package_dir", package_dir)
+    if not OmegaConf.has_resolver("join"):  # a list as one string (MLflow tag values)
+        OmegaConf.register_new_resolver("join", lambda items: ",".join(map(str, items)))

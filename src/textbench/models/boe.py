@@ -8,7 +8,6 @@ computed on the fly from the token ids, so no n-gram vocabulary is built.
 import torch
 from torch import nn
 
-from textbench.checks import POOLINGS, check_choice
 from textbench.models.pooling import padding_mask
 
 _PRIMES = (1_000_003, 998_244_353, 1_000_000_007)
@@ -25,10 +24,8 @@ class BagOfNgramsEncoder(nn.Module):
         ngrams: int = 2,
         buckets: int = 500_000,
         dropout: float = 0.0,
-        pooling: str = "mean",
     ) -> None:
         super().__init__()
-        check_choice("model.encoder.pooling", pooling, POOLINGS["boe"])
         self.ngrams = ngrams
         self.buckets = buckets
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)

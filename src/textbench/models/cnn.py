@@ -4,8 +4,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from textbench.checks import POOLINGS, check_choice
-
 
 class CNNEncoder(nn.Module):
     """Embedding → Conv1d per kernel size → ReLU → max over each text's real windows."""
@@ -18,10 +16,8 @@ class CNNEncoder(nn.Module):
         num_filters: int = 100,
         kernel_sizes: tuple[int, ...] = (3, 4, 5),
         dropout: float = 0.0,
-        pooling: str = "max",
     ) -> None:
         super().__init__()
-        check_choice("model.encoder.pooling", pooling, POOLINGS["cnn"])
         self.kernel_sizes = tuple(kernel_sizes)
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
         self.dropout = nn.Dropout(dropout)
