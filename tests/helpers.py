@@ -1,5 +1,6 @@
 """Test-only callbacks, selected from the command line as `+callbacks.NAME._target_=...`."""
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -27,6 +28,8 @@ class KillAtStep(Callback):
     """Kills its own process (SIGKILL: no clean-up at all) at a given step, mid-epoch;
     with a `marker` file, only once, so that the same command can then resume."""
 
+    sends = signal.SIGKILL
+
     def __init__(self, step: int, marker: str | None = None) -> None:
         self.step = step
         self.marker = Path(marker) if marker else None
@@ -38,19 +41,27 @@ class KillAtStep(Callback):
             if self.marker.exists():
                 return
             self.marker.touch()
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), self.sends)
 
 
-class InterruptAtStep(Callback):
-    """Presses Ctrl-C (SIGINT to its own process) at a given step, mid-epoch."""
+class InterruptAtStep(KillAtStep):
+    """Presses Ctrl-C (SIGINT to its own process) at a given step, mid-epoch; with a
+    `marker` file, only once."""
 
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if trainer.global_step == self.step:
-            os.kill(os.getpid(), signal.SIGINT)
+    sends = signal.SIGINT
 
 
 class OwnCNNEncoder(CNNEncoder):
     """A user's own encoder, defined outside textbench."""
+
+
+class RecordOptimizer(Callback):
+    """Writes the class and learning rate of the optimizer a run really built."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        optimizer = trainer.optimizers[0]
+        record = {"class": type(optimizer).__name__, "lr": optimizer.param_groups[0]["lr"]}
+        self.path.write_text(json.dumps(record))

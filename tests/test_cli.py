@@ -43,6 +43,7 @@ def test_cli_module_does_not_import_heavy_libraries() -> None:
             "model.encoder.pooling='median' is not allowed here; choose one of last, max, mean",
         ),
         ("data.val_fraction=1.5", "data.val_fraction=1.5 must lie strictly between 0 and 1"),
+        ("trainer.max_epochs=0", "trainer.max_epochs=0 with train=true trains nothing"),
         (
             "embeddings.init=xavier",
             "embeddings.init='xavier' is not allowed here; choose one of uniform, normal",
@@ -92,3 +93,12 @@ def test_test_classes_unseen_in_train_are_an_error(tmp_path: Path) -> None:
     manifest = json.loads(next(tmp_path.glob("outputs/train/runs/*/manifest.json")).read_text())
     assert manifest["status"] == "failed"
     assert not list(tmp_path.glob("outputs/train/runs/*/metrics.json"))
+
+
+@pytest.mark.parametrize("key", ["hydra.run.dir", "hydra.sweep.dir"])
+def test_an_impossible_output_directory_is_one_sentence(tmp_path: Path, key: str) -> None:
+    args = ["-m", "model=cnn"] if key == "hydra.sweep.dir" else []
+    result = run_cli(*args, f"{key}=/proc/textbench/x", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "the output directory /proc/textbench/x cannot be created or written" in result.stderr
+    assert f"{key}=DIR" in result.stderr and "Traceback" not in result.stderr

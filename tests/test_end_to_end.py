@@ -72,24 +72,40 @@ def test_two_runs_in_the_same_second_never_share_a_directory(tmp_path: Path) -> 
     assert len(list(tmp_path.glob("outputs/train/runs/*/metrics.json"))) == 2
 
 
-def test_ddp_cpu_aggregates_metrics_over_both_ranks(tmp_path: Path) -> None:
+def test_ddp_cpu_counts_each_example_once_and_keeps_buckets(tmp_path: Path) -> None:
+    """Two gloo processes, two epochs: each rank takes whole length buckets; validation
+    and test count every example exactly once and equal a one-process evaluation of the
+    same checkpoint."""
     result = run_cli(
         "trainer=ddp_cpu",
         "model=cnn",
-        "trainer.max_epochs=1",
+        "trainer.max_epochs=2",
         "data.n_train=1000",
         "data.n_test=401",
         "callbacks.model_summary=null",
+        "hydra.run.dir=run",
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    (metrics_file,) = tmp_path.glob("outputs/train/runs/*/metrics.json")
-    metrics = json.loads(metrics_file.read_text())
-    # Each rank sees half of the data; the logged counts cover all of it. With 401 test
-    # texts the DistributedSampler repeats one to even out the ranks.
+    run = tmp_path / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["best_val"]["val/examples"] == 100
-    assert metrics["test"]["test/examples"] == 402
-    assert "train_ddp_process_1.log" in os.listdir(metrics_file.parent)
+    assert metrics["test"]["test/examples"] == 401
+    assert metrics["epochs"] == 2 and "train_ddp_process_1.log" in os.listdir(run)
+    # 900 training texts in batches of 64: 15 batches, 8 steps a rank (one batch repeated).
+    assert metrics["global_step"] == 16
+    assert metrics["data"]["padding_fraction"]["train"] < 0.1  # buckets kept, as logged
+    evaluated = subprocess.run(
+        [sys.executable, "-m", "textbench.evaluate", f"ckpt={run}", "out=eval"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    single = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert single["examples"] == 401
+    assert single["acc"] == pytest.approx(metrics["test"]["test/acc"], abs=1e-6)
+    assert single["f1"] == pytest.approx(metrics["test"]["test/f1"], abs=1e-6)
 
 
 @needs_shared_data

@@ -1,18 +1,17 @@
 """Using a trained model: evaluate, predict, export; safe loading; failure handling."""
 
+import csv
 import json
 import os
 import pickle
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from tests.conftest import TINY, make_cfg
+from tests.conftest import ROOT, TINY, make_cfg, run_cli
 from textbench.errors import ConfigError
 from textbench.evaluate import main as eval_main
 from textbench.export import main as export_main
@@ -168,36 +167,53 @@ def test_unwritable_output_directory_fails_before_training(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_ctrl_c_leaves_a_checkpoint_that_resumes(tmp_path: Path) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "textbench.train",
-        "model=cnn",
-        "data.n_train=3000",
-        "trainer.max_epochs=50",
-        "callbacks.model_summary=null",
-    ]
-    process = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.time() + 120
-    while not list(tmp_path.glob("outputs/train/runs/*/checkpoints/last.ckpt")):
-        assert time.time() < deadline and process.poll() is None
-        time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=60)
-    (run,) = tmp_path.glob("outputs/train/runs/*")
-    assert (run / "checkpoints" / "interrupted.ckpt").is_file()
-    assert json.loads((run / "manifest.json").read_text())["status"] == "interrupted"
-    resumed = subprocess.run(
-        [
-            *command[:-2],
-            "trainer.max_epochs=3",
-            f"ckpt_path={run / 'checkpoints' / 'interrupted.ckpt'}",
-        ],
+    """Ctrl-C mid-epoch (at step 15 of 9-step epochs): exit status 130, a message with the
+    exact resume command, and `interrupted.ckpt`, from which training goes on at that
+    step with the best validation result so far, not from the start."""
+    common = [*SMALL["cnn"], "model=cnn", *TINY[:2], "callbacks.model_summary=null"]
+    env = {"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    interrupted = run_cli(
+        *common,
+        "trainer.max_epochs=3",
+        "hydra.run.dir=run",
+        "+callbacks.stop._target_=tests.helpers.InterruptAtStep",
+        "+callbacks.stop.step=15",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        env=env,
+    )
+    assert interrupted.returncode == 130, interrupted.stderr[-2000:]
+    output = interrupted.stdout + interrupted.stderr
+    run = tmp_path / "run"
+    assert f"hydra.run.dir={run} resume=true" in output and "Traceback" not in output
+    assert json.loads((run / "manifest.json").read_text())["status"] == "interrupted"
+    saved = torch.load(run / "checkpoints" / "interrupted.ckpt", weights_only=True)
+    assert (saved["epoch"], saved["global_step"]) == (1, 15)
+    assert saved["best_val"]["epoch"] == 0  # epoch 0 was validated before the interrupt
+    resumed = run_cli(
+        *common,
+        "trainer.max_epochs=3",
+        "hydra.run.dir=resumed",
+        f"ckpt_path={run / 'checkpoints' / 'interrupted.ckpt'}",
+        "trust=[tests.helpers]",  # the checkpoint's config names the test's own callback
+        cwd=tmp_path,
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    metrics = json.loads((tmp_path / "resumed" / "metrics.json").read_text())
+    assert metrics["global_step"] == 27 and metrics["epochs"] == 3  # 12 steps after 15
+    assert metrics["best_val"]["val/acc"] >= saved["best_val"]["val/acc"]
+    with (tmp_path / "resumed" / "csv" / "metrics.csv").open() as f:
+        epochs = {row["epoch"] for row in csv.DictReader(f) if row.get("val/acc")}
+    assert epochs == {"1", "2"}  # epoch 0 was not trained again
+
+
+def test_predict_input_lines_end_only_at_newlines(tmp_path: Path) -> None:
+    """Output line i answers input line i, also when a text holds a form feed, NEL or
+    U+2028 (which str.splitlines would break at)."""
+    from textbench.inference.texts_io import read_texts
+
+    texts = ["page one\x0cpage two", "", "next\x85line", "para\u2029graph and\u2028more"]
+    (tmp_path / "in.txt").write_bytes(("\r\n".join(texts) + "\n").encode())
+    assert read_texts(str(tmp_path / "in.txt")) == texts
+    lines = "".join(json.dumps({"text": t}) + "\n" for t in texts)
+    (tmp_path / "in.jsonl").write_text(lines.replace("\\u2028", "\u2028"))
+    assert read_texts(str(tmp_path / "in.jsonl")) == texts

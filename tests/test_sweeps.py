@@ -4,6 +4,8 @@ import csv
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,17 @@ ENV = {"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
 def _summary(directory: Path) -> list[dict[str, str]]:
     with (directory / "summary.csv").open() as f:
         return list(csv.DictReader(f))
+
+
+def _reproduce(cwd: Path, run: str, out: str) -> dict:
+    again = subprocess.run(
+        [sys.executable, "-m", "textbench.reproduce", run, "--out", out],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    return json.loads((cwd / out / "reproduce.json").read_text())
 
 
 def test_sweep_report_groups_seeds(tmp_path: Path) -> None:
@@ -66,17 +79,7 @@ def test_reproduce_gives_identical_metrics(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    import subprocess
-    import sys
-
-    again = subprocess.run(
-        [sys.executable, "-m", "textbench.reproduce", "original", "--out", "again"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
-    report = json.loads((tmp_path / "again" / "reproduce.json").read_text())
+    report = _reproduce(tmp_path, "original", "again")
     assert report["all_match"] and report["tolerance"] == 0
     assert report["checks"]["same config"] and report["checks"]["same data"]
     assert len(report["metrics"]) >= 8
@@ -104,12 +107,24 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_metrics(tmp_path: Path) -> N
     )
     assert killed.returncode < 0  # died of SIGKILL
     assert json.loads((tmp_path / "killed" / "manifest.json").read_text())["status"] == "running"
-    resumed = run_cli(*run, "hydra.run.dir=killed", "resume=true", cwd=tmp_path)
+    # Its checkpoint names the test's callback, which the resuming command no longer does.
+    resumed = run_cli(
+        *run, "hydra.run.dir=killed", "resume=true", "trust=[tests.helpers]", cwd=tmp_path
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     a = json.loads((tmp_path / "straight" / "metrics.json").read_text())
     b = json.loads((tmp_path / "killed" / "metrics.json").read_text())
     assert b["best_val"] == a["best_val"]
     assert b["test"] == a["test"]
+    # The history before the kill is kept: every epoch's time, every epoch's curve rows.
+    assert len(b["train_epoch_time_s"]) == len(a["train_epoch_time_s"]) == 3
+
+    def val_rows(run: str) -> list[tuple[str, str]]:
+        with (tmp_path / run / "csv" / "metrics.csv").open() as f:
+            return [(r["epoch"], r["val/acc"]) for r in csv.DictReader(f) if r.get("val/acc")]
+
+    assert val_rows("killed") == val_rows("straight")
+    assert [e for e, _ in val_rows("killed")] == ["0", "1", "2"]
 
 
 def test_multirun_resume_skips_completed_jobs_and_resumes_the_rest(tmp_path: Path) -> None:
@@ -152,6 +167,9 @@ def test_optuna_search_interrupted_and_resumed_is_one_study(tmp_path: Path) -> N
     )
     assert len(study.trials) == 3
     assert all(t.state.name == "COMPLETE" for t in study.trials)
+    # The continued study's sampler does not restart its seed: no trial is drawn again.
+    params = [t.params for t in study.trials]
+    assert params[2] not in params[:2]
     assert sorted(p.name for p in (tmp_path / "search").iterdir() if p.name.isdigit()) == [
         "0",
         "1",
@@ -175,11 +193,14 @@ def test_joblib_launcher_shares_the_cores(tmp_path: Path) -> None:
         manifest = json.loads((tmp_path / "sweep" / job / "manifest.json").read_text())
         assert manifest["status"] == "completed"
         assert manifest["hardware"]["torch_threads"] == max(1, (os.cpu_count() or 1) // 2)
+    # A joblib job reproduced on its own: same config (threads and sweep paths aside), and
+    # the same metrics, as it runs with the job's thread count.
+    again = _reproduce(tmp_path, "sweep/0", "again")
+    assert again["checks"]["same config"] and again["all_match"]
 
 
 def test_slurm_launcher_config_composes(tmp_path: Path) -> None:
-    cfg = make_cfg(tmp_path, ["hydra/launcher=slurm", "hydra.launcher.partition=gpu"])
-    assert cfg is not None  # composing resolves the plugin's defaults
+    make_cfg(tmp_path, ["hydra/launcher=slurm", "hydra.launcher.partition=gpu"])
     from hydra.core.hydra_config import HydraConfig
 
     launcher = HydraConfig.get().launcher
@@ -193,6 +214,7 @@ def test_optional_loggers_run_offline_and_group_a_sweep(tmp_path: Path) -> None:
     result = run_cli(
         "-m",
         "logger=mlflow,wandb,tensorboard",
+        "tags=[tagcheck,two]",
         "model=cnn",
         "seed=1",
         "hydra.sweep.dir=sweep",
@@ -204,10 +226,12 @@ def test_optional_loggers_run_offline_and_group_a_sweep(tmp_path: Path) -> None:
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=["train"])
     assert len(runs) == 1 and runs["tags.sweep"][0] == "sweep"
+    assert runs["tags.tags"][0] == "tagcheck,two"  # the run's tags reach MLflow and W&B
     assert runs["metrics.test/acc"][0] == pytest.approx(
         json.loads((tmp_path / "sweep" / "0" / "metrics.json").read_text())["test"]["test/acc"]
     )
-    assert list((tmp_path / "sweep" / "1" / "wandb").glob("offline-run-*"))
+    (wandb_run,) = (tmp_path / "sweep" / "1" / "wandb").glob("offline-run-*/run-*.wandb")
+    assert b"tagcheck" in wandb_run.read_bytes()
     assert list((tmp_path / "sweep" / "2" / "tensorboard").glob("events.out.tfevents.*"))
 
 

@@ -1,9 +1,12 @@
 """In-process runs of the recipe on the built-in data: composition, seeds, records."""
 
+import csv
 import json
+import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.conftest import TINY, make_cfg
 from textbench.training.run import train
@@ -23,14 +26,26 @@ SMALL_MODELS = {
 def test_every_model_and_optimizer_runs_fast_dev_run(
     tmp_path: Path, model: str, optimizer: str
 ) -> None:
+    built = tmp_path / "optimizer.json"
     cfg = make_cfg(
-        tmp_path,
-        [f"model={model}", f"optimizer={optimizer}", "debug=fdr", *TINY, *SMALL_MODELS[model]],
+        tmp_path / "run",
+        [
+            f"model={model}",
+            f"optimizer={optimizer}",
+            "optimizer.lr=0.0123",
+            "debug=fdr",
+            *TINY,
+            *SMALL_MODELS[model],
+            "+callbacks.spy._target_=tests.helpers.RecordOptimizer",
+            f"+callbacks.spy.path={built}",
+        ],
     )
     results = train(cfg)
     assert results["global_step"] == 1
     assert results["test"]["test/examples"] == 200  # one eval batch: the whole test split
-    assert 0.0 <= results["test"]["test/acc"] <= 1.0
+    expected = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}[optimizer]
+    assert json.loads(built.read_text()) == {"class": expected, "lr": 0.0123}
+    assert results["test"]["test/loss"] > 0
 
 
 def test_a_run_without_logger_keeps_its_checkpoints_and_metrics(tmp_path: Path) -> None:
@@ -42,31 +57,60 @@ def test_a_run_without_logger_keeps_its_checkpoints_and_metrics(tmp_path: Path) 
     assert not (tmp_path / "csv").exists()
 
 
-@pytest.mark.parametrize("scheduler", ["none", "cosine", "linear", "plateau"])
-def test_every_scheduler_runs_and_changes_the_rate_as_it_should(
-    tmp_path: Path, scheduler: str
+def _cosine(step: int, total: int) -> float:
+    return 0.5 * (1 + math.cos(math.pi * step / total))
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "factor"),
+    [
+        ("none", lambda k: 1.0),
+        ("cosine", lambda k: _cosine(k, 10)),
+        # 10% of 10 steps warm up (step 0), then a straight line to 0 at step 10
+        ("linear", lambda k: 1.0 if k == 0 else (10 - k) / 9),
+        ("cosine scheduler.warmup_steps=4", lambda k: (k + 1) / 4 if k < 4 else _cosine(k - 4, 6)),
+    ],
+)
+def test_learning_rate_follows_the_schedule_at_every_step(
+    tmp_path: Path, scheduler: str, factor
 ) -> None:
+    """debug=limit: 2 epochs of 5 steps; the rate each step used, as Lightning logged it."""
+    name, *options = scheduler.split()
     cfg = make_cfg(
         tmp_path,
         [
             "model=cnn",
-            f"scheduler={scheduler}",
+            f"scheduler={name}",
+            *options,
             "debug=limit",
             *TINY,
             *SMALL_MODELS["cnn"],
-            "scheduler.patience=0" if scheduler == "plateau" else "tags=[test]",
+            "callbacks.lr_monitor.logging_interval=step",
+            "trainer.log_every_n_steps=1",
         ],
     )
-    results = train(cfg)
-    assert results["epochs"] == 2
-    rows = (tmp_path / "csv" / "metrics.csv").read_text().splitlines()
-    header = rows[0].split(",")
-    lr_column = next(i for i, name in enumerate(header) if name.startswith("lr-"))
-    rates = [float(r.split(",")[lr_column]) for r in rows[1:] if r.split(",")[lr_column]]
-    if scheduler == "none":
-        assert set(rates) == {0.001}
-    elif scheduler in ("cosine", "linear"):
-        assert rates[-1] < rates[0] or rates[0] < 0.001  # decays (or warms up first)
+    assert train(cfg)["global_step"] == 10
+    with (tmp_path / "csv" / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    column = next(c for c in rows[0] if c.startswith("lr-"))
+    rates = {int(r["step"]): float(r[column]) for r in rows if r[column]}
+    assert sorted(rates) == list(range(10))
+    for step, rate in rates.items():
+        assert rate == pytest.approx(1e-3 * factor(step), rel=1e-6, abs=1e-12), step
+
+
+def test_plateau_halves_the_rate_after_its_patience() -> None:
+    from textbench.training.schedulers import plateau
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = plateau(optimizer, total_steps=0, mode="max", factor=0.5, patience=1)
+    assert scheduler["monitor"] == "val/acc" and scheduler["interval"] == "epoch"
+    rates = []
+    for accuracy in (0.5, 0.6, 0.6, 0.6, 0.7, 0.7, 0.7):
+        scheduler["scheduler"].step(accuracy)
+        rates.append(optimizer.param_groups[0]["lr"])
+    # two epochs without improvement (patience 1) halve it; an improvement resets the count
+    assert rates == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025])
 
 
 def test_run_directory_holds_the_record(tmp_path: Path) -> None:

@@ -9,9 +9,7 @@ from textbench.errors import ConfigError
 
 POOLINGS = {
     "lstm": ("last", "max", "mean"),
-    "cnn": ("max",),
     "transformer": ("cls", "mean"),
-    "boe": ("mean",),
     "pretrained": ("cls", "mean"),
 }
 EMBEDDING_INITS = ("uniform", "normal")
@@ -24,6 +22,11 @@ def check_config(cfg: DictConfig) -> None:
     val_fraction = cfg.data.get("val_fraction")
     if val_fraction is not None and not 0 < val_fraction < 1:
         raise ConfigError(f"data.val_fraction={val_fraction} must lie strictly between 0 and 1.")
+    if cfg.get("train") and cfg.get("trainer", {}).get("max_epochs") == 0:
+        raise ConfigError(
+            "trainer.max_epochs=0 with train=true trains nothing; set trainer.max_epochs to 1 "
+            "or more, or train=false ckpt_path=CKPT to only test a checkpoint."
+        )
     init = cfg.get("embeddings", {}).get("init")
     if init is not None:
         check_choice("embeddings.init", init, EMBEDDING_INITS)

@@ -1,6 +1,9 @@
-"""A Hydra callback that writes the sweep report when a multirun ends."""
+"""Hydra callbacks: refuse an output directory that cannot be written before anything runs,
+and write the sweep report when a multirun ends."""
 
 import logging
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +11,32 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
+
+
+class CheckOutputDirectory(Callback):
+    """Hydra creates the run (or sweep) directory before the app starts, with a traceback
+    when it cannot; this says so in one sentence and exits with status 2 instead."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _check_writable(config.hydra.run.dir, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _check_writable(config.hydra.sweep.dir, "hydra.sweep.dir")
+
+
+def _check_writable(directory: str, key: str) -> None:
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        print(
+            f"error: the output directory {directory} cannot be created or written "
+            f"({error.strerror or error}); nothing was run. Choose another place with "
+            f"{key}=DIR or paths.log_dir=DIR.",
+            file=sys.stderr,
+        )
+        sys.exit(2)
 
 
 class ReportOnMultirunEnd(Callback):

@@ -7,6 +7,7 @@ torch, Lightning and datasets load once a run really starts.
 import json
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -52,11 +53,34 @@ def main(cfg: DictConfig) -> float | None:
             sys.exit(2)
         _record_failure(Path(hydra_cfg.runtime.output_dir), error)
         raise
+    except KeyboardInterrupt:
+        log.error("Interrupted. %s", _resume_hint(hydra_cfg, multirun))
+        sys.exit(130)  # 128 + SIGINT, as shells report Ctrl-C
     except Exception:
         if multirun:
             # Hydra runs the remaining jobs and reports only the first failure at the end.
             log.exception("Job failed: %s", hydra_cfg.runtime.output_dir)
         raise
+
+
+def _resume_hint(hydra_cfg: DictConfig, multirun: bool) -> str:
+    """The exact command that goes on from the last finished epoch."""
+    place = (
+        f"hydra.sweep.dir={hydra_cfg.sweep.dir}"
+        if multirun
+        else f"hydra.run.dir={hydra_cfg.runtime.output_dir}"
+    )
+    kept = [
+        a
+        for a in sys.argv[1:]
+        if not a.startswith(("hydra.run.dir=", "hydra.sweep.dir=", "resume=", "ckpt_path="))
+    ]
+    command = shlex.join(["textbench-train", *kept, place, "resume=true"])
+    interrupted = Path(hydra_cfg.runtime.output_dir) / "checkpoints" / "interrupted.ckpt"
+    return (
+        f"Go on from the last finished epoch, exactly as if never stopped, with: {command} "
+        f"(ckpt_path={interrupted} goes on mid-epoch instead, but not exactly)."
+    )
 
 
 def _record_failure(output_dir: Path, error: Exception) -> None:

@@ -111,9 +111,12 @@ class OptunaSweeper(Sweeper):
             study_name=self.study_name,
             storage=storage,
             direction=self.direction,
-            sampler=optuna.samplers.TPESampler(seed=self.seed),
             load_if_exists=True,
         )
+        # Seeded by the seed and the trials already there: a fresh study starts as `seed`
+        # says, and a continued one does not draw the first trials' parameters again.
+        seed = None if self.seed is None else self.seed + len(study.trials)
+        study.sampler = optuna.samplers.TPESampler(seed=seed)
         for trial in study.trials:
             if trial.state == TrialState.RUNNING:  # left so by an interrupted sweep
                 study.tell(trial.number, state=TrialState.FAIL)

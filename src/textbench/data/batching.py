@@ -51,7 +51,7 @@ class PadCollator:
 
 
 class EpochSampler(Sampler[int]):
-    """The order of one epoch's examples, split into whole batches across ranks.
+    """The order of one epoch's examples, and each DDP rank's share of it.
 
     Training (`shuffle=True`): a permutation seeded by `seed` and the epoch (so a run
     resumed at epoch k draws epoch k's order, and another seed another order). With
@@ -59,11 +59,12 @@ class EpochSampler(Sampler[int]):
     and the batches are shuffled, so each batch holds texts of similar length.
     Evaluation: longest first with `bucket`, else in order.
 
-    Under DDP (`num_replicas` > 1) rank r takes batches r, r + n, ... of the global list,
-    so bucketing survives; in training the list is padded by repeating its first batches
-    until every rank has as many steps, in evaluation every example is seen exactly once.
-    Only the very last batch of a rank may be short, so the DataLoader, batching the yielded
-    indices by `batch_size`, rebuilds exactly these batches.
+    Under DDP (`num_replicas` > 1), in training rank r takes whole batches r, r + n, ...
+    (so bucketing survives), the list padded by repeating its first batches until every
+    rank has as many steps; only a rank's last batch may be short, so the DataLoader,
+    batching the yielded indices by `batch_size`, rebuilds exactly these batches. In
+    evaluation rank r takes every n-th example of the order (still sorted by length), so
+    each example is seen exactly once and every rank has some as long as there are n.
     """
 
     def __init__(
@@ -93,12 +94,18 @@ class EpochSampler(Sampler[int]):
 
     def __len__(self) -> int:
         n, size = len(self.lengths), self.batch_size
+        if not self.shuffle:
+            return len(range(self.rank, n, self.num_replicas))
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
         return int(sum(self._mine(sizes)))
 
     def __iter__(self) -> Iterator[int]:
-        batches = self._mine(self.batches())
-        return iter(np.concatenate(batches).tolist() if batches else [])
+        batches = self.batches()
+        if not self.shuffle:
+            order = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
+            return iter(order[self.rank :: self.num_replicas].tolist())
+        mine = self._mine(batches)
+        return iter(np.concatenate(mine).tolist() if mine else [])
 
     def batches(self) -> list[np.ndarray]:
         """This epoch's batches over all ranks; only the last one may be short."""
@@ -123,13 +130,12 @@ class EpochSampler(Sampler[int]):
         return full + short
 
     def _mine(self, batches: list) -> list:
-        """This rank's share: every `num_replicas`-th batch (padded to equal steps in
-        training; the padding repeats leading batches, so the short one stays last)."""
-        if self.num_replicas == 1:
+        """This rank's training batches: every `num_replicas`-th, padded to equal steps by
+        repeating leading batches (so the short one stays last)."""
+        if self.num_replicas == 1 or not batches:
             return batches
-        if self.shuffle and batches:
-            missing = -len(batches) % self.num_replicas
-            batches = batches + [batches[i % len(batches)] for i in range(missing)]
+        missing = -len(batches) % self.num_replicas
+        batches = batches + [batches[i % len(batches)] for i in range(missing)]
         return batches[self.rank :: self.num_replicas]
 
 

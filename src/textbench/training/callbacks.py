@@ -1,7 +1,6 @@
 """Callbacks every run gets: self-contained checkpoints, a stop on a diverging loss, and a
 checkpoint on Ctrl-C."""
 
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -9,8 +8,6 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback
-
-log = logging.getLogger(__name__)
 
 
 class CheckpointArtifacts(Callback):
@@ -109,11 +106,19 @@ class StopOnNonFiniteLoss(Callback):
 
 class ThroughputTimer(Callback):
     """Training time per epoch (validation excluded) and real (non-padding) tokens per
-    second, logged as `train/epoch_time_s` and `train/tokens_per_s`."""
+    second, logged as `train/epoch_time_s` and `train/tokens_per_s`; kept in checkpoints,
+    so a resumed run still reports every epoch."""
 
     def __init__(self) -> None:
         self.epoch_times: list[float] = []
         self.tokens_per_s: list[float] = []
+
+    def state_dict(self) -> dict[str, list[float]]:
+        return {"epoch_times": self.epoch_times, "tokens_per_s": self.tokens_per_s}
+
+    def load_state_dict(self, state_dict: dict[str, list[float]]) -> None:
+        self.epoch_times = list(state_dict["epoch_times"])
+        self.tokens_per_s = list(state_dict["tokens_per_s"])
 
     def _reset(self, pl_module: L.LightningModule) -> None:
         self.start = time.perf_counter()
@@ -153,7 +158,8 @@ class ThroughputTimer(Callback):
 
 
 class CheckpointOnInterrupt(Callback):
-    """On Ctrl-C (SIGINT), save `checkpoints/interrupted.ckpt`; resume with ckpt_path=it."""
+    """On Ctrl-C (SIGINT), save `checkpoints/interrupted.ckpt` (mid-epoch: resuming from it
+    with ckpt_path= is not exact; `resume=true` goes on from the last finished epoch)."""
 
     def __init__(self, dirpath: str) -> None:
         self.dirpath = Path(dirpath)
@@ -164,4 +170,3 @@ class CheckpointOnInterrupt(Callback):
         if isinstance(exception, KeyboardInterrupt) and trainer.state.fn == "fit":
             path = self.dirpath / "interrupted.ckpt"
             trainer.save_checkpoint(path)
-            log.warning("Interrupted: saved %s; resume with ckpt_path=%s", path, path)

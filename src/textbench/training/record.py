@@ -42,14 +42,10 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _git(*args: str) -> str | None:
+    """Git in the directory the user runs from: the code of the experiment is theirs."""
     try:
         result = subprocess.run(
-            ["git", *args],
-            cwd=Path(textbench.__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
+            ["git", *args], capture_output=True, text=True, timeout=10, check=True
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -57,14 +53,22 @@ def _git(*args: str) -> str | None:
 
 
 def code_version(output_dir: Path) -> dict[str, Any]:
-    """Git commit and dirty flag of the code that ran; the diff is saved when dirty."""
+    """The commit of the repository the run started from, whether its tree had changes
+    (tracked or new files), with the diff saved when it had, and textbench's version."""
+    version = {"textbench": textbench.__version__}
     commit = _git("rev-parse", "HEAD")
     if commit is None:
-        return {"commit": None, "note": "not a git checkout; see versions.textbench"}
+        return {**version, "commit": None, "note": "not run from inside a git repository"}
+    status = _git("status", "--porcelain") or ""
     diff = _git("diff", "HEAD") or ""
     if diff:
         (output_dir / "git.diff").write_text(diff)
-    return {"commit": commit.strip(), "dirty": bool(diff)}
+    return {
+        **version,
+        "repository": (_git("rev-parse", "--show-toplevel") or "").strip(),
+        "commit": commit.strip(),
+        "dirty": bool(status.strip()),
+    }
 
 
 def _versions() -> dict[str, str | None]:
@@ -101,6 +105,7 @@ class RunRecord:
             "command": sys.argv,
             "config_sha256": _config_hash(cfg),
             "seed": cfg.get("seed"),
+            "tags": list(cfg.get("tags") or []),
             "start_time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
 
@@ -126,6 +131,11 @@ class RunRecord:
 
     def add(self, **fields: Any) -> None:
         self.manifest.update(fields)
+        self._write_manifest()
+
+    def add_hardware(self, **fields: Any) -> None:
+        """E.g. the accelerator the trainer runs on: it decides how exactly a rerun must match."""
+        self.manifest.setdefault("hardware", {}).update(fields)
         self._write_manifest()
 
     @property
@@ -158,10 +168,21 @@ class RunRecord:
         self._write_manifest()
 
 
+# Keys that never change what a run computes: where it writes (paths, and the logger
+# nodes, which name sweep directories), launcher-injected thread counts, labels, resuming.
+_NOT_HASHED = ("paths", "logger", "num_threads", "tags", "resume")
+
+
 def _config_hash(cfg: DictConfig) -> str:
-    """Hash of the resolved config, blind to where the run writes (that differs per run)."""
+    """Hash of the resolved config, blind to where the run writes and how it was launched,
+    so that a rerun of the same experiment (a joblib job by `textbench-reproduce`) matches."""
     copy = OmegaConf.create(OmegaConf.to_container(cfg))
-    copy.paths.output_dir = "<output_dir>"
-    copy.paths.cache_dir = "<cache_dir>"
-    text = OmegaConf.to_yaml(copy, resolve=True, sort_keys=True)
+    for key in list(copy.get("paths", {})):
+        copy.paths[key] = f"<{key}>"  # other keys that interpolate a path see the placeholder
+    for key in _NOT_HASHED:
+        if key != "paths":
+            copy.pop(key, None)
+    resolved = OmegaConf.to_container(copy, resolve=True)
+    resolved.pop("paths", None)
+    text = OmegaConf.to_yaml(resolved, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

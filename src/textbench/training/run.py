@@ -4,6 +4,7 @@ Read top to bottom, `train` is the whole experiment; every piece it builds comes
 config group, so swapping a part is an override, never a code change.
 """
 
+import csv
 import json
 import logging
 import statistics
@@ -15,9 +16,12 @@ import numpy as np
 import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from textbench.errors import ConfigError
+from textbench.inference.checkpoint import read_checkpoint
 from textbench.models.embeddings import init_embeddings, load_word_vectors, word_embedding
 from textbench.reporting.curves import plot_learning_curves
 from textbench.training.callbacks import (
@@ -80,18 +84,27 @@ def _build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit and/or test the configured model; returns what `metrics.json` holds.
 
-    `textbench-train` checks the config's values first (`textbench.checks`).
+    `textbench-train` checks the config's values first (`textbench.checks`). Ctrl-C ends
+    it with `KeyboardInterrupt` after `checkpoints/interrupted.ckpt` is saved.
     """
     _log_through_hydra()
     output_dir = Path(cfg.paths.output_dir)
     ckpt_path = cfg.get("ckpt_path")
+    resuming = False
     if cfg.get("resume"):
         done, checkpoint = resume_point(output_dir)
         if done is not None:
             log.info("Skipped: %s already completed (resume=true).", output_dir)
             return done
+        resuming = checkpoint is not None and not ckpt_path
         ckpt_path = ckpt_path or checkpoint
         log.info("Resuming %s from %s", output_dir, ckpt_path or "the start (no checkpoint)")
+    resumed_step = 0
+    if ckpt_path:
+        # The same safe path as eval/predict: plain data only, and only code we trust
+        # (ours, the modules this run's own config names, and those in `trust`).
+        checkpoint_data = read_checkpoint(ckpt_path, _trusted_modules(cfg))
+        resumed_step = int(checkpoint_data.get("global_step", 0))
     if cfg.get("num_threads"):
         torch.set_num_threads(int(cfg.num_threads))
     with RunRecord(cfg, output_dir) as record:
@@ -122,17 +135,28 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             StopOnNonFiniteLoss(),
             CheckpointOnInterrupt(output_dir / "checkpoints"),
         ]
+        history = _csv_history(output_dir, resumed_step) if resuming else []
         loggers = _instantiate_all(cfg.get("logger"))
+        _restore_csv_history(loggers, history)
         callbacks = _instantiate_all(cfg.get("callbacks"))
         if not loggers:  # the learning-rate monitor has nowhere to write and would refuse to run
             callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
         trainer: L.Trainer = instantiate(
             cfg.trainer, callbacks=callbacks + always, logger=loggers or False
         )
+        record.add_hardware(accelerator=trainer.strategy.root_device.type)
 
         if cfg.train:
-            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+            try:
+                trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+            except SystemExit:
+                if trainer.interrupted:  # Lightning turns Ctrl-C into exit status 1
+                    raise KeyboardInterrupt from None
+                raise
+        # Before testing: loading the best checkpoint restores the module's and callbacks'
+        # state as it was at that epoch.
         best_val = dict(model.best_val)
+        epoch_times, tokens_per_s = list(timer.epoch_times), list(timer.tokens_per_s)
         checkpoint = trainer.checkpoint_callback
         best_path = checkpoint.best_model_path if checkpoint else ""
         test: dict[str, float] = {}
@@ -140,7 +164,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             test_ckpt = best_path or (ckpt_path if not cfg.train else None)
             if not test_ckpt:
                 log.warning("No best checkpoint (e.g. fast_dev_run): testing the current weights.")
-            trainer.test(model, datamodule=datamodule, ckpt_path=test_ckpt or None)
+            trainer.test(
+                model, datamodule=datamodule, ckpt_path=test_ckpt or None, weights_only=True
+            )
             test = {
                 k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")
             }
@@ -154,9 +180,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "epochs": trainer.current_epoch,
             "global_step": trainer.global_step,
             "wall_time_s": round(record.wall_time, 3),
-            "train_epoch_time_s": [round(t, 3) for t in timer.epoch_times],
-            "train_tokens_per_s": round(statistics.median(timer.tokens_per_s), 1)
-            if timer.tokens_per_s
+            "train_epoch_time_s": [round(t, 3) for t in epoch_times],
+            "train_tokens_per_s": round(statistics.median(tokens_per_s), 1)
+            if tokens_per_s
             else None,
             "best_checkpoint": best_path or None,
             "last_checkpoint": _last_checkpoint(checkpoint),
@@ -164,12 +190,44 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "data": data,
         }
         if trainer.is_global_zero:
-            record.write_metrics(results)
             curves = output_dir / "csv" / "metrics.csv"
             if curves.is_file():
                 results["curves"] = plot_learning_curves(curves, output_dir / "curves.png")
+            # Last: a completed metrics.json promises that every output above exists.
+            record.write_metrics(results)
             print_summary(results)
     return results
+
+
+def _trusted_modules(cfg: DictConfig) -> list[str]:
+    """Modules a checkpoint may name besides textbench's own classes: those the user
+    trusts by name, and the exact targets this run's own config already runs."""
+    from textbench.registry import targets
+
+    return [*cfg.get("trust", []), *targets(OmegaConf.to_container(cfg, resolve=False))]
+
+
+def _csv_history(output_dir: Path, before_step: int) -> list[dict[str, str]]:
+    """The metrics.csv rows an interrupted attempt logged before its checkpoint."""
+    path = output_dir / "csv" / "metrics.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="") as f:
+        return [
+            {k: v for k, v in row.items() if v != ""}
+            for row in csv.DictReader(f)
+            if int(float(row.get("step") or 0)) < before_step
+        ]
+
+
+def _restore_csv_history(loggers: list[Any], rows: list[dict[str, str]]) -> None:
+    """Lightning's CSVLogger deletes metrics.csv when it starts; a resumed run puts back
+    the rows from before its checkpoint, so curves and epoch times cover the whole run."""
+    if not rows or rank_zero_only.rank != 0:
+        return
+    for logger in loggers:
+        if isinstance(logger, CSVLogger):
+            logger.experiment.metrics[:0] = rows
 
 
 def _class_weights(setting: Any, datamodule: Any) -> list[float] | None:
