@@ -38,9 +38,10 @@ class KillAtStep(Callback):
         if trainer.global_step != self.step:
             return
         if self.marker is not None:
-            if self.marker.exists():
+            try:  # created atomically: of two processes at this step, one goes on
+                self.marker.open("x").close()
+            except FileExistsError:
                 return
-            self.marker.touch()
         os.kill(os.getpid(), self.sends)
 
 

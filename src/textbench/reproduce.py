@@ -90,7 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.tolerance is not None:
         tolerance, why = args.tolerance, "given by --tolerance"
     out = args.out or Path("outputs/reproduce") / stamped_name()
-    overrides = yaml.safe_load(overrides_file.read_text()) or []
+    # A rerun reports to no Optuna trial.
+    overrides = [
+        o
+        for o in yaml.safe_load(overrides_file.read_text()) or []
+        if not o.startswith("optuna_trial=")
+    ]
     # The same number of torch threads (a launcher may have set it): CPU sums then add up
     # in the same order.
     threads = manifest.get("hardware", {}).get("torch_threads")

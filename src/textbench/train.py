@@ -56,8 +56,10 @@ def main(cfg: DictConfig) -> float | None:
     except KeyboardInterrupt:
         log.error("Interrupted. %s", _resume_hint(hydra_cfg, multirun))
         sys.exit(130)  # 128 + SIGINT, as shells report Ctrl-C
-    except Exception:
-        if multirun:
+    except Exception as error:
+        if type(error).__name__ == "TrialPruned":  # the Optuna sweeper records it
+            log.info("Pruned: %s (%s)", hydra_cfg.runtime.output_dir, error)
+        elif multirun:
             # Hydra runs the remaining jobs and reports only the first failure at the end.
             log.exception("Job failed: %s", hydra_cfg.runtime.output_dir)
         raise

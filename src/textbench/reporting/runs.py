@@ -49,6 +49,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 def load_job(path: Path) -> Job:
     overrides_file = path / ".hydra" / "overrides.yaml"
     overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
+    # the Optuna trial a job reported to is bookkeeping, not a setting
+    overrides = [o for o in overrides or [] if not o.startswith("optuna_trial=")]
     metrics = _read_json(path / "metrics.json")
     manifest = _read_json(path / "manifest.json")
     if metrics.get("status") == "completed":

@@ -156,6 +156,8 @@ class RunRecord:
             status = "completed"
         elif issubclass(kind, KeyboardInterrupt | SystemExit):  # Lightning exits on Ctrl-C
             status = "interrupted"
+        elif kind.__name__ == "TrialPruned":  # optuna's, raised by the pruning callback
+            status = "pruned"
         else:
             status = "failed"
         self.manifest.update(
@@ -169,8 +171,9 @@ class RunRecord:
 
 
 # Keys that never change what a run computes: where it writes (paths, and the logger
-# nodes, which name sweep directories), launcher-injected thread counts, labels, resuming.
-_NOT_HASHED = ("paths", "logger", "num_threads", "tags", "resume")
+# nodes, which name sweep directories), launcher-injected thread counts, labels, resuming,
+# the Optuna trial it reports to.
+_NOT_HASHED = ("paths", "logger", "num_threads", "tags", "resume", "optuna_trial")
 
 
 def _config_hash(cfg: DictConfig) -> str:

@@ -138,7 +138,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         history = _csv_history(output_dir, resumed_step) if resuming else []
         loggers = _instantiate_all(cfg.get("logger"))
         _restore_csv_history(loggers, history)
-        callbacks = _instantiate_all(cfg.get("callbacks"))
+        callbacks = _instantiate_all(cfg.get("callbacks")) + _pruning(cfg)
         if not loggers:  # the learning-rate monitor has nowhere to write and would refuse to run
             callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
         trainer: L.Trainer = instantiate(
@@ -197,6 +197,25 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             record.write_metrics(results)
             print_summary(results)
     return results
+
+
+def _pruning(cfg: DictConfig) -> list[Any]:
+    """Under an Optuna sweep with a pruner: Optuna's Lightning callback, which reports the
+    monitored metric to this run's trial after every epoch and stops it when pruned."""
+    link = cfg.get("optuna_trial")
+    if not link or link.pruner == "none":
+        return []
+    import optuna
+    from optuna_integration import PyTorchLightningPruningCallback
+
+    from hydra_plugins.textbench_optuna.optuna_sweeper import make_pruner
+
+    study = optuna.load_study(
+        study_name=link.study,
+        storage=link.storage,
+        pruner=make_pruner(link.pruner, link.warmup_epochs),
+    )
+    return [PyTorchLightningPruningCallback(optuna.trial.Trial(study, link.trial_id), cfg.monitor)]
 
 
 def _trusted_modules(cfg: DictConfig) -> list[str]:
