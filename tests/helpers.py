@@ -66,3 +66,10 @@ class RecordOptimizer(Callback):
         optimizer = trainer.optimizers[0]
         record = {"class": type(optimizer).__name__, "lr": optimizer.param_groups[0]["lr"]}
         self.path.write_text(json.dumps(record))
+
+
+class PreemptAtStep(KillAtStep):
+    """Sends the preemption signal of SLURM via submitit (SIGUSR2) to its own process at a
+    given step; with a `marker` file, only once."""
+
+    sends = signal.SIGUSR2

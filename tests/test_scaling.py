@@ -143,3 +143,41 @@ def test_pruned_trials_are_reported_as_pruned(tmp_path: Path) -> None:
     }
     summary = (tmp_path / "search" / "summary.md").read_text()
     assert f"{list(states.values()).count('PRUNED')} pruned" in summary
+
+
+def test_a_preempted_slurm_job_is_requeued_and_resumes(tmp_path: Path) -> None:
+    """Through submitit's local executor (the SLURM launcher's own code path): a job
+    preempted mid-epoch is requeued with resume=true and ends with the metrics of a job
+    that never stopped."""
+    run = [
+        "model=lstm",
+        "model.encoder.hidden_size=16",
+        "model.encoder.embedding_dim=16",
+        "data.n_train=800",
+        "data.n_test=200",
+        "trainer.max_epochs=3",
+        "callbacks.model_summary=null",
+    ]
+    straight = run_cli(*run, "hydra.run.dir=straight", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    preempted = run_cli(
+        "-m",
+        "hydra/launcher=slurm_local",
+        *run,
+        "hydra.sweep.dir=sweep",
+        "+callbacks.preempt._target_=tests.helpers.PreemptAtStep",
+        "+callbacks.preempt.step=18",  # 12 steps an epoch: mid-epoch 2
+        f"+callbacks.preempt.marker={tmp_path / 'preempted-once'}",
+        cwd=tmp_path,
+        env=ENV,
+    )
+    assert preempted.returncode == 0, preempted.stderr[-3000:]
+    assert (tmp_path / "preempted-once").exists()
+    job = tmp_path / "sweep" / "0"
+    assert (
+        f"Resuming {job} from {job / 'checkpoints' / 'last.ckpt'}"
+        in (job / "train.log").read_text()
+    )
+    a = json.loads((tmp_path / "straight" / "metrics.json").read_text())
+    b = json.loads((job / "metrics.json").read_text())
+    assert b["best_val"] == a["best_val"] and b["test"] == a["test"]

@@ -60,6 +60,8 @@ TRUSTED_TARGETS: frozenset[str] = frozenset(
         "textbench.hydra_callbacks.CheckOutputDirectory",
         "textbench.hydra_callbacks.ReportOnMultirunEnd",
         "hydra_plugins.textbench_optuna.optuna_sweeper.OptunaSweeper",
+        "hydra_plugins.textbench_submitit.launchers.LocalLauncher",
+        "hydra_plugins.textbench_submitit.launchers.SlurmLauncher",
     }
 )
 

@@ -149,8 +149,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if cfg.train:
             try:
                 trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-            except SystemExit:
-                if trainer.interrupted:  # Lightning turns Ctrl-C into exit status 1
+            except SystemExit as exit_:
+                # Lightning turns Ctrl-C into exit status 1 (other exits, e.g. a requeue
+                # by submitit, pass as they are)
+                if isinstance(exit_.__context__, KeyboardInterrupt):
                     raise KeyboardInterrupt from None
                 raise
         # Before testing: loading the best checkpoint restores the module's and callbacks'

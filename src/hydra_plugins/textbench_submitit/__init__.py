@@ -1,0 +1,1 @@
+"""Hydra launchers on hydra-submitit-launcher whose requeued jobs resume (resume=true)."""
