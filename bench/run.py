@@ -7,7 +7,9 @@
 Sections: data (tokenization, cache, padding), overhead (textbench-train vs a plain PyTorch
 loop, same model, batches and steps, alternating), startup (--help, command to first
 optimizer step), sweep (4 jobs, joblib with 2 workers vs sequential), efficiency (the
-CNN's training FLOP/s vs this machine's fp32 matmul peak), gpu (only with a GPU).
+CNN's training FLOP/s vs this machine's fp32 matmul peak), gpu (only with a GPU), pruning
+(an Optuna search on MR with and without the median pruner), workers (one PostgreSQL study,
+1 worker vs 2).
 Figures are medians of repeated runs; timings are never pass/fail tests.
 """
 
@@ -27,8 +29,9 @@ sys.path.insert(0, str(BENCH))
 from common import DEFAULT_DATA, RESULTS, median, run_json, write_section  # noqa: E402
 from data import SECTION as DATA_SECTION  # noqa: E402
 from data import measure as measure_data  # noqa: E402
+from scaling import pruning, workers  # noqa: E402
 
-SECTIONS = ("data", "overhead", "startup", "sweep", "efficiency", "gpu")
+SECTIONS = ("data", "overhead", "startup", "sweep", "efficiency", "gpu", "pruning", "workers")
 MODELS = {
     "cnn": ["model=cnn"],
     "lstm": ["model=lstm", "model.encoder.hidden_size=128", "model.encoder.num_layers=1"],
@@ -317,6 +320,10 @@ def main() -> None:
             write_section("Sweep parallelism", sweep(args, work), args.results)
         if "gpu" in only:
             write_section("GPU: bf16-mixed vs fp32", gpu(args, work), args.results)
+        if "pruning" in only:
+            write_section("Optuna pruning", pruning(args, work), args.results)
+        if "workers" in only:
+            write_section("Optuna workers on one study", workers(args, work), args.results)
 
 
 if __name__ == "__main__":

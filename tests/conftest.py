@@ -64,65 +64,16 @@ def run_cli(
     )
 
 
-def _postgres_bindir() -> Path | None:
-    """The folder of PostgreSQL's server programs (Debian keeps them off the PATH)."""
-    try:
-        found = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
-        candidates = [Path(found.stdout.strip())] if found.returncode == 0 else []
-    except OSError:
-        candidates = []
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    return next((d for d in candidates if (d / "initdb").is_file()), None)
-
-
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory):
     """A throw-away PostgreSQL server on 127.0.0.1 for this test session; yields a function
     that creates a fresh database and returns its SQLAlchemy URL."""
-    import shutil
-    import socket
+    from bench.postgres import PostgresServer, Unavailable
 
-    bindir = _postgres_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL's server programs (initdb, pg_ctl) are not installed")
-    root = tmp_path_factory.mktemp("postgres")
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser to start PostgreSQL as postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-        root.chmod(0o777)
-        for parent in root.parents:
-            if parent == Path("/"):
-                break
-            parent.chmod(parent.stat().st_mode | 0o011)  # let postgres reach its folder
-    data, log = root / "data", root / "server.log"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-
-    def run(*command: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*as_user, *command], capture_output=True, text=True, timeout=120)
-
-    initdb = run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust")
-    if initdb.returncode != 0:
-        pytest.skip(f"initdb failed: {initdb.stderr[-500:]}")
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c max_connections=100"
-    start = run(
-        str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"
-    )
-    if start.returncode != 0:
-        pytest.skip(f"PostgreSQL did not start: {start.stderr[-500:]}")
-    count = iter(range(1000))
-
-    def new_database() -> str:
-        import psycopg
-
-        name = f"study{next(count)}"
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres", autocommit=True) as c:
-            c.execute(f"CREATE DATABASE {name}")
-        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
-
-    new_database.stop = lambda: run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop")
-    yield new_database
-    new_database.stop()
+    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+    try:
+        server.start()
+    except Unavailable as reason:
+        pytest.skip(str(reason))
+    yield server.new_database
+    server.stop()

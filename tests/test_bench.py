@@ -26,7 +26,9 @@ def test_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
         "Sweep parallelism",
         "CPU efficiency: CNN training FLOP/s",
         "GPU: bf16-mixed vs fp32",
+        "Optuna pruning",
+        "Optuna workers on one study",
     ):
         assert f"## {section}" in text
-    for row in ("cnn", "lstm", "transformer", "tiny", "small"):
+    for row in ("cnn", "lstm", "transformer", "tiny", "small", "none", "median"):
         assert f"| {row} |" in text

@@ -275,7 +275,7 @@ class OptunaSweeper(Sweeper):
                     break
                 # The budget is full, but another worker's trial may still die: stay
                 # until it finishes, or goes stale and is queued again for us.
-                time.sleep(self.heartbeat[0])
+                time.sleep(1.0)
                 continue
             trial = study.ask()
             counted = _counted(study.get_trials(deepcopy=False))
