@@ -73,3 +73,26 @@ class PreemptAtStep(KillAtStep):
     given step; with a `marker` file, only once."""
 
     sends = signal.SIGUSR2
+
+
+class DropDatabaseConnections(Callback):
+    """At a given step, ends every other connection to the database (as a restarted
+    server or a dropped network link would); `once` makes it happen in one job only."""
+
+    def __init__(self, url: str, step: int, once: str) -> None:
+        self.url, self.step, self.once = url, step, Path(once)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step != self.step:
+            return
+        try:
+            self.once.open("x").close()
+        except FileExistsError:
+            return
+        import psycopg
+
+        with psycopg.connect(self.url.replace("postgresql+psycopg", "postgresql")) as c:
+            c.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid <> pg_backend_pid() AND datname = current_database()"
+            )

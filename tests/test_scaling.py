@@ -181,3 +181,35 @@ def test_a_preempted_slurm_job_is_requeued_and_resumes(tmp_path: Path) -> None:
     a = json.loads((tmp_path / "straight" / "metrics.json").read_text())
     b = json.loads((job / "metrics.json").read_text())
     assert b["best_val"] == a["best_val"] and b["test"] == a["test"]
+
+
+def test_a_lost_database_connection_fails_the_current_trial_only(postgres_server, tmp_path):
+    """Every connection to the study's database is cut in the middle of a trial (the job's,
+    which reports to its trial, and the worker's): that trial may fail, with the reason in
+    its manifest, but the worker reconnects and the search runs all its trials."""
+    url = postgres_server()
+    result = run_cli(
+        "-m",
+        *QUICK,
+        f"hydra.sweeper.storage={url}",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.pruner=median",
+        "hydra.sweep.dir=search",
+        "+callbacks.cut._target_=tests.helpers.DropDatabaseConnections",
+        f"+callbacks.cut.url='{url}'",
+        "+callbacks.cut.step=8",
+        f"+callbacks.cut.once={tmp_path / 'cut-once'}",
+        cwd=tmp_path,
+        env=ENV,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "cut-once").exists()
+    study = optuna.load_study(study_name="lstm", storage=url)
+    assert len(study.trials) == 3
+    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials) >= 2
+    for trial in study.trials:
+        manifest = json.loads(
+            (tmp_path / "search" / str(trial.number) / "manifest.json").read_text()
+        )
+        if trial.state.name == "FAIL":
+            assert manifest["status"] == "failed" and "Storage" in manifest["error"]
