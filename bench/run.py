@@ -1,6 +1,6 @@
 """All benchmarks in one command, written to bench/RESULTS.md.
 
-    python bench/run.py                 # everything (about 15 minutes on 2 cores)
+    python bench/run.py                 # everything (about 35 minutes on 2 cores)
     python bench/run.py --only overhead,startup --repeats 5
     python bench/run.py --quick --results /tmp/r.md   # tiny sizes: checks that it runs
 
