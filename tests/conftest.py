@@ -36,6 +36,18 @@ TINY = [
     "callbacks.model_summary=null",
 ]
 
+# A small LSTM, 3 epochs of 12 steps (720 training texts in batches of 64): the run the
+# interruption tests stop mid-epoch and compare with one that never stopped.
+RESUMABLE_RUN = [
+    "model=lstm",
+    "model.encoder.hidden_size=16",
+    "model.encoder.embedding_dim=16",
+    "data.n_train=800",
+    "data.n_test=200",
+    "trainer.max_epochs=3",
+    "callbacks.model_summary=null",
+]
+
 
 def make_cfg(output_dir: Path, overrides: list[str]) -> DictConfig:
     """Compose the train config as the command line would, writing into `output_dir`."""

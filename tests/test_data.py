@@ -400,6 +400,15 @@ def test_batch_order_depends_on_seed_and_epoch_only(bucket: bool) -> None:
     assert sorted(epochs[2]) == list(range(1000))
 
 
+def test_the_runs_seed_orders_the_batches_and_data_seed_only_splits(tmp_path: Path) -> None:
+    assert make_cfg(tmp_path, ["seed=5"]).data.shuffle_seed == 5
+    path = _write(_frame(300), tmp_path / "data.csv")
+    options = {"train_file": str(path), "text_column": "review", "label_column": "category"}
+    one, two = (_module(load_files, shuffle_seed=s, **options) for s in (1, 2))
+    assert one.fingerprint == two.fingerprint  # the same splits
+    assert list(one.train_dataloader().sampler) != list(two.train_dataloader().sampler)
+
+
 @pytest.mark.parametrize("n", [1000, 1003, 1056])
 def test_ddp_ranks_take_whole_buckets_in_training_and_each_example_once_in_evaluation(
     n: int,

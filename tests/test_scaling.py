@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import RESUMABLE_RUN, ROOT, run_cli
 from textbench.report import main as report_main
 
 pytestmark = pytest.mark.slow
@@ -149,21 +149,12 @@ def test_a_preempted_slurm_job_is_requeued_and_resumes(tmp_path: Path) -> None:
     """Through submitit's local executor (the SLURM launcher's own code path): a job
     preempted mid-epoch is requeued with resume=true and ends with the metrics of a job
     that never stopped."""
-    run = [
-        "model=lstm",
-        "model.encoder.hidden_size=16",
-        "model.encoder.embedding_dim=16",
-        "data.n_train=800",
-        "data.n_test=200",
-        "trainer.max_epochs=3",
-        "callbacks.model_summary=null",
-    ]
-    straight = run_cli(*run, "hydra.run.dir=straight", cwd=tmp_path)
+    straight = run_cli(*RESUMABLE_RUN, "hydra.run.dir=straight", cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr[-3000:]
     preempted = run_cli(
         "-m",
         "hydra/launcher=slurm_local",
-        *run,
+        *RESUMABLE_RUN,
         "hydra.sweep.dir=sweep",
         "+callbacks.preempt._target_=tests.helpers.PreemptAtStep",
         "+callbacks.preempt.step=18",  # 12 steps an epoch: mid-epoch 2

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, make_cfg, run_cli
+from tests.conftest import RESUMABLE_RUN, ROOT, make_cfg, run_cli
 from textbench.report import main as report_main
 
 pytestmark = pytest.mark.slow
@@ -86,14 +86,7 @@ def test_reproduce_gives_identical_metrics(tmp_path: Path) -> None:
 
 
 def test_a_run_killed_mid_epoch_resumes_to_the_same_metrics(tmp_path: Path) -> None:
-    run = [
-        *LSTM,
-        "data.n_train=800",
-        "data.n_test=200",
-        "trainer.max_epochs=3",
-        "seed=3",
-        "callbacks.model_summary=null",
-    ]
+    run = [*RESUMABLE_RUN, "seed=3"]
     straight = run_cli(*run, "hydra.run.dir=straight", cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr[-3000:]
     # 720 training texts in batches of 64: 12 steps an epoch; step 18 is mid-epoch 2.
@@ -131,11 +124,7 @@ def test_multirun_resume_skips_completed_jobs_and_resumes_the_rest(tmp_path: Pat
     # Job 0 completes; job 1 is killed mid-epoch 3 (step 30), which ends the whole sweep.
     sweep = [
         "-m",
-        *LSTM,
-        "data.n_train=800",
-        "data.n_test=200",
-        "trainer.max_epochs=3",
-        "callbacks.model_summary=null",
+        *RESUMABLE_RUN,
         "hydra.sweep.dir=sweep",
         "+callbacks.kill._target_=tests.helpers.KillAtStep",
         "+callbacks.kill.step=1000,30",

@@ -144,12 +144,13 @@ def connect(url: str, heartbeat_interval_s: int, grace_period_s: int, max_retry:
 
 
 def _hide_password(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    if "@" not in rest:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not a URL at all: shown as given
         return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
 
 
 class _Heartbeat:
@@ -368,8 +369,9 @@ def _finite(value: Any) -> bool:
 
 def _override_value(values: dict[str, Any]) -> str:
     """A dict as one Hydra override value, strings quoted (URLs hold ':' and '/')."""
-    items = (
-        f"{k}:{v}" if isinstance(v, int) else f"{k}:'{str(v).replace(chr(39), chr(92) + chr(39))}'"
-        for k, v in values.items()
-    )
+
+    def quoted(value: Any) -> str:
+        return "'" + str(value).replace("'", "\\'") + "'"
+
+    items = (f"{k}:{v if isinstance(v, int) else quoted(v)}" for k, v in values.items())
     return "{" + ",".join(items) + "}"

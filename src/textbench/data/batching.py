@@ -100,34 +100,34 @@ class EpochSampler(Sampler[int]):
         return int(sum(self._mine(sizes)))
 
     def __iter__(self) -> Iterator[int]:
-        batches = self.batches()
         if not self.shuffle:
-            order = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
-            return iter(order[self.rank :: self.num_replicas].tolist())
-        mine = self._mine(batches)
+            return iter(self._eval_order()[self.rank :: self.num_replicas].tolist())
+        mine = self._mine(self.batches())
         return iter(np.concatenate(mine).tolist() if mine else [])
 
     def batches(self) -> list[np.ndarray]:
         """This epoch's batches over all ranks; only the last one may be short."""
-        n = len(self.lengths)
         if not self.shuffle:
-            order = np.argsort(-self.lengths, kind="stable") if self.bucket else np.arange(n)
-            return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+            return self._chunks(self._eval_order())
         rng = np.random.default_rng([self.seed, self.epoch])
-        order = rng.permutation(n)
+        order = rng.permutation(len(self.lengths))
         if not self.bucket:
-            return [order[i : i + self.batch_size] for i in range(0, n, self.batch_size)]
+            return self._chunks(order)
         batches = []
-        for start in range(0, n, self.pool):
+        for start in range(0, len(order), self.pool):
             pool = order[start : start + self.pool]
-            pool = pool[np.argsort(self.lengths[pool], kind="stable")]
-            batches.extend(
-                pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)
-            )
+            batches.extend(self._chunks(pool[np.argsort(self.lengths[pool], kind="stable")]))
         short = [b for b in batches if len(b) < self.batch_size]
         full = [b for b in batches if len(b) == self.batch_size]
         rng.shuffle(full)
         return full + short
+
+    def _eval_order(self) -> np.ndarray:
+        n = len(self.lengths)
+        return np.argsort(-self.lengths, kind="stable") if self.bucket else np.arange(n)
+
+    def _chunks(self, order: np.ndarray) -> list[np.ndarray]:
+        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
     def _mine(self, batches: list) -> list:
         """This rank's training batches: every `num_replicas`-th, padded to equal steps by

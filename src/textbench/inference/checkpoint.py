@@ -83,8 +83,8 @@ def read_checkpoint(path: str | Path, trusted_modules: Sequence[str] = ()) -> di
 def load_checkpoint(path: str | Path, trusted_modules: Sequence[str] = ()) -> LoadedModel:
     """Rebuild the model from the checkpoint's own config, tokenizer and labels, after
     `read_checkpoint` has refused anything that could run code we do not trust."""
-    checkpoint = read_checkpoint(path, trusted_modules)
     file = resolve_checkpoint(path)
+    checkpoint = read_checkpoint(file, trusted_modules)
     artifacts = checkpoint["textbench"]
     hparams = checkpoint["hyper_parameters"]
     model = instantiate(

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from textbench.errors import ConfigError
 from textbench.inference.checkpoint import read_checkpoint
 from textbench.models.embeddings import init_embeddings, load_word_vectors, word_embedding
+from textbench.registry import targets
 from textbench.reporting.curves import plot_learning_curves
 from textbench.training.callbacks import (
     CheckpointArtifacts,
@@ -223,8 +224,6 @@ def _pruning(cfg: DictConfig) -> list[Any]:
 def _trusted_modules(cfg: DictConfig) -> list[str]:
     """Modules a checkpoint may name besides textbench's own classes: those the user
     trusts by name, and the exact targets this run's own config already runs."""
-    from textbench.registry import targets
-
     return [*cfg.get("trust", []), *targets(OmegaConf.to_container(cfg, resolve=False))]
 
 
