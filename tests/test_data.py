@@ -149,7 +149,7 @@ def test_lines_end_only_at_newlines(tmp_path: Path) -> None:
         files[label].write_bytes(("\r\n".join(lines) + "\r\n").encode())
     module = _module(load_class_files, class_files={k: str(v) for k, v in files.items()})
     assert sum(module.stats["sizes"].values()) == 60
-    texts = [t for split in module.texts.values() for t in split["text"]]
+    texts = [t for split in ("train", "validation", "test") for t in module.split_texts(split)]
     assert all("\x0c" in t and "\u2028" in t and not t.endswith("\r") for t in texts)
 
 
@@ -336,7 +336,7 @@ def test_the_vocabulary_comes_from_the_training_texts_only(tmp_path: Path) -> No
     }
     module = _module(load_files, **options)
     vocab = set(module.tokenizer.vocab) - {"<pad>", "<unk>"}
-    train_words = {w for t in module.texts["train"]["text"] for w in t.replace(":", " : ").split()}
+    train_words = {w for t in module.split_texts("train") for w in t.replace(":", " : ").split()}
     assert vocab <= train_words  # validation rows were carved out before fitting, too
     unk = module.tokenizer.unk_id
     first_test = module.splits["test"][0][0].tolist()

@@ -33,7 +33,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _export(args) -> None:
-    from textbench.data.labels import column
     from textbench.inference.checkpoint import load_checkpoint
     from textbench.inference.evaluate import build_data
     from textbench.inference.export import export_torchscript
@@ -43,8 +42,7 @@ def _export(args) -> None:
     if args.input:
         texts = read_texts(str(args.input), args.text_column)
     else:
-        test = build_data(loaded).texts["test"]
-        texts = column(test.select(range(min(len(test), int(args.max_texts)))), "text")
+        texts = build_data(loaded).split_texts("test", int(args.max_texts))
     texts = texts[: int(args.max_texts)]
     out = Path(args.out) if args.out else loaded.path.parent.parent / "export"
     info = export_torchscript(loaded, texts, out)

@@ -8,7 +8,8 @@ from torch.utils.data import Dataset, Sampler
 
 
 class EncodedSplit(Dataset):
-    """One split's token ids as one flat array plus offsets: compact, and cacheable as is."""
+    """One split's token ids as one flat array plus offsets: compact, and stored as is
+    (`cache.py`), so the flat array may be a memory map of a file."""
 
     def __init__(self, ids: np.ndarray, offsets: np.ndarray, labels: np.ndarray) -> None:
         self.ids = ids
@@ -27,9 +28,9 @@ class EncodedSplit(Dataset):
         return len(self.labels)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return torch.from_numpy(self.ids[self.offsets[i] : self.offsets[i + 1]]), int(
-            self.labels[i]
-        )
+        # a copy: the ids are usually a read-only memory map of the token cache
+        ids = np.array(self.ids[self.offsets[i] : self.offsets[i + 1]])
+        return torch.from_numpy(ids), int(self.labels[i])
 
 
 class PadCollator:

@@ -1,24 +1,33 @@
-"""`TextDataModule`: raw splits → clean rows → label ids → splits → token ids → batches.
+"""`TextDataModule`: source → clean rows → label ids → splits → token ids → batches.
 
-Sources only read data; everything that must be the same for every source (bad rows,
-label ids, carving missing splits, tokenization and its cache, batching) happens here.
+Sources only say where data lies; everything that must be the same for every source (bad
+rows, label ids, carving missing splits, tokenization and its cache, batching) happens
+here, in passes over bounded batches (`prepare`), so memory does not grow with the data.
 """
 
+import hashlib
 import logging
+import shutil
+import tempfile
+import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import datasets
 import lightning as L
+import numpy as np
+import pyarrow.compute as pc
 import torch
-from datasets import DatasetDict
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from textbench.checks import check_choice
+from textbench.data import prepare
 from textbench.data.batching import EncodedSplit, EpochSampler, PadCollator, padding_fraction
 from textbench.data.cache import TokenCache
-from textbench.data.labels import check_labels, column, drop_bad_rows, encode_labels, fingerprint
+from textbench.data.labels import check_labels, label_ids, label_index
 from textbench.data.tokenizers import TextTokenizer
 from textbench.errors import ConfigError
 
@@ -38,7 +47,7 @@ class TextDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        source: Callable[..., DatasetDict],
+        source: Callable[..., dict[str, Any]],
         tokenizer: TextTokenizer,
         batch_size: int = 64,
         eval_batch_size: int | None = None,
@@ -76,20 +85,35 @@ class TextDataModule(L.LightningDataModule):
         self.label_names: list[str] = []
         self.fingerprint = ""
         self.splits: dict[str, EncodedSplit] = {}
-        self.texts: dict[str, datasets.Dataset] = {}
         self.stats: dict[str, Any] = {}
+        self._sources: dict[str, prepare.SourceSplit] = {}
+        self._assignment: dict[str, tuple[str, np.ndarray]] = {}
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
         datasets.disable_progress_bars()  # our own log lines report the splits
+        started = time.perf_counter()
+        work = self._work_dir()
         raw = self.source(**self.source_options)
-        raw, dropped = drop_bad_rows(raw, self.on_bad_rows)
-        raw, self.label_names = encode_labels(raw, self.given_label_names)
-        splits = self._split(raw)
-        check_labels(splits, self.label_names)
-        self.fingerprint = fingerprint(splits)
-        self.texts = splits
+        sources = self._check_rows(
+            {name: prepare.spill(name, part, work / f"{name}.arrow") for name, part in raw.items()}
+        )
+        labels = self._label_ids(sources)
+        self._assignment = prepare.assign(
+            labels,
+            self.val_fraction,
+            self.test_fraction,
+            self.seed,
+            self.max_samples,
+        )
+        check_labels(
+            {k: labels[src][rows] for k, (src, rows) in self._assignment.items()},
+            self.label_names,
+        )
+        self._sources = sources
+        self.fingerprint = self._fingerprint(labels)
+        read_s = time.perf_counter() - started
 
         key = {
             "data": self.fingerprint,
@@ -100,27 +124,23 @@ class TextDataModule(L.LightningDataModule):
         if cached is not None:
             self.splits = cached
         else:
-            self.tokenizer.fit(column(splits["train"], "text"))
-            for name, split in splits.items():
-                ids = self.tokenizer.encode_batch(column(split, "text"), self.max_length)
-                self.splits[name] = EncodedSplit.from_lists(ids, column(split, "label"))
-            if self.cache:
-                self.cache.save(key, self.tokenizer, self.splits)
+            self.splits = self._tokenize(key, labels, work)
 
         self.stats = {
             "sizes": {name: len(split) for name, split in self.splits.items()},
-            "dropped_rows": dropped,
+            "dropped_rows": {name: source.dropped for name, source in sources.items()},
             "token_cache": "hit" if cached is not None else ("stored" if self.cache else "off"),
             # per batch, so the same under DDP, where each rank takes whole batches
             "padding_fraction": {
                 split: padding_fraction(self.splits[split].lengths, self._sampler(split).batches())
                 for split in ("train", "test")
             },
+            "seconds": {"read": round(read_s, 2), "total": round(time.perf_counter() - started, 2)},
         }
         sizes = ", ".join(f"{k} {v}" for k, v in self.stats["sizes"].items())
         log.info(
             "Data: %s; %d classes %s; vocabulary %d; tokens %s; padding %.1f%% of train "
-            "batches; fingerprint %s",
+            "batches; fingerprint %s; prepared in %.1f s",
             sizes,
             self.num_classes,
             self.label_names,
@@ -128,34 +148,121 @@ class TextDataModule(L.LightningDataModule):
             self.stats["token_cache"],
             100 * self.stats["padding_fraction"]["train"],
             self.fingerprint,
+            self.stats["seconds"]["total"],
         )
 
-    def _split(self, raw: DatasetDict) -> dict[str, datasets.Dataset]:
-        """Train/validation/test; a missing test, then validation, split is carved from train."""
-        if "train" not in raw:
-            raise ConfigError(f"The data has no train split (it has {list(raw)}).")
-        splits = dict(raw)
-        for name, fraction in (("test", self.test_fraction), ("validation", self.val_fraction)):
-            if name in splits:
-                continue
-            try:
-                parts = splits["train"].train_test_split(
-                    test_size=fraction, seed=self.seed, stratify_by_column="label"
+    def _work_dir(self) -> Path:
+        """A folder for this module's spilled texts (and arrays when the cache is off),
+        removed with the module; beside the cache, which is on a disk meant for data."""
+        parent = None
+        if self.cache:
+            self.cache.root.mkdir(parents=True, exist_ok=True)
+            parent = self.cache.root
+        work = Path(tempfile.mkdtemp(prefix=".prepare-", dir=parent))
+        weakref.finalize(self, shutil.rmtree, work, True)
+        return work
+
+    def _check_rows(
+        self, sources: dict[str, prepare.SourceSplit]
+    ) -> dict[str, prepare.SourceSplit]:
+        """Refuse or report bad rows; leave out a split without any label (carved instead)."""
+        kept = {}
+        for name, source in sources.items():
+            if source.unlabeled:
+                log.warning(
+                    "The %s split has no labels (every ClassLabel is -1); it is left out and "
+                    "carved from train instead.",
+                    name,
                 )
-            except ValueError as error:
+                source.dropped = source.rows + source.dropped
+                continue
+            if source.dropped and self.on_bad_rows == "error":
+                row, text, label = source.first_bad
                 raise ConfigError(
-                    f"Could not carve a {name} split of {fraction:.0%} from "
-                    f"train, stratified by label: {error}. Use more data per "
-                    f"class or set data.{'val' if name == 'validation' else 'test'}_fraction."
-                ) from error
-            splits["train"], splits[name] = parts["train"], parts["test"]
-        splits = {k: splits[k] for k in ("train", "validation", "test")}
-        if self.max_samples:
-            splits = {
-                k: v.shuffle(seed=self.seed).select(range(min(self.max_samples, len(v))))
-                for k, v in splits.items()
-            }
+                    f"The {name} split has {source.dropped} rows with an empty or missing text "
+                    f"or label; the first is row {row} (text={text!r:.60}, label={label!r}). "
+                    "Fix the data, or set data.on_bad_rows=drop to skip such rows."
+                )
+            if source.dropped:
+                log.warning(
+                    "Dropped %d of %d %s rows with an empty or missing text or label.",
+                    source.dropped,
+                    source.rows + source.dropped,
+                    name,
+                )
+            kept[name] = source
+        if "train" not in kept:
+            raise ConfigError(f"The data has no train split (it has {list(sources)}).")
+        return kept
+
+    def _label_ids(self, sources: dict[str, prepare.SourceSplit]) -> dict[str, np.ndarray]:
+        """Integer labels per source split; sets `label_names`."""
+        class_names = sources["train"].class_names
+        values = set()
+        if class_names is None:
+            for source in sources.values():
+                values |= set(pc.unique(source.labels).to_pylist())
+        index, self.label_names = label_index(values, class_names, self.given_label_names)
+        return {name: label_ids(source.labels, index) for name, source in sources.items()}
+
+    def _fingerprint(self, labels: dict[str, np.ndarray]) -> str:
+        """A content hash of the texts and labels of each source split and of which rows
+        each split takes: equal fingerprints mean the same examples in the same splits."""
+        digest = hashlib.blake2b(digest_size=8)
+        for name, source in sorted(self._sources.items()):
+            digest.update(f"|{name}:{source.rows}|".encode() + source.digest)
+            digest.update(labels[name].astype(np.int64).tobytes())
+        for name in prepare.SPLITS:
+            src, rows = self._assignment[name]
+            digest.update(f"|{name}<{src}:{len(rows)}|".encode())
+            digest.update(rows.astype(np.int64).tobytes())
+        return digest.hexdigest()
+
+    def _tokenize(
+        self, key: dict[str, Any], labels: dict[str, np.ndarray], work: Path
+    ) -> dict[str, EncodedSplit]:
+        """Fit the tokenizer on the training texts and encode every split to `.npy` arrays
+        (in a new token cache entry when the cache is on)."""
+        train_source, train_rows = self._assignment["train"]
+        samples = getattr(self.tokenizer, "fit_samples", None)
+        started = time.perf_counter()
+        self.tokenizer.fit(
+            prepare.fit_texts(self._sources[train_source], train_rows, samples, self.seed),
+            min(samples or len(train_rows), len(train_rows)),
+        )
+        fitted = time.perf_counter()
+        folder = (self.cache.new_entry() if self.cache else None) or work
+        total = sum(len(rows) for _, rows in self._assignment.values())
+        with tqdm(total=total, desc="Tokenizing", unit=" texts", leave=False) as progress:
+            splits = prepare.encode(
+                self.tokenizer,
+                self.max_length,
+                self._sources,
+                self._assignment,
+                labels,
+                folder,
+                progress,
+            )
+        tokens = sum(len(split.ids) for split in splits.values())
+        seconds = time.perf_counter() - fitted
+        log.info(
+            "Tokenizer fitted in %.1f s; %d texts encoded in %.1f s (%.0f tokens/s)",
+            fitted - started,
+            total,
+            seconds,
+            tokens / max(seconds, 1e-9),
+        )
+        if self.cache and folder != work:
+            self.cache.store(key, self.tokenizer, folder)
         return splits
+
+    def split_texts(self, split: str, limit: int | None = None) -> list[str]:
+        """The texts of a prepared split, in the order of its encoded examples."""
+        source, rows = self._assignment[split]
+        mask = np.zeros(self._sources[source].rows, dtype=bool)
+        mask[rows] = True
+        batches = prepare.select_texts(self._sources[source].texts, mask, limit)
+        return [text for batch in batches for text in batch]
 
     @property
     def num_classes(self) -> int:

@@ -1,16 +1,23 @@
-"""Sources read data from where it lies into a `DatasetDict` with `text` and `label` columns.
+"""Sources say where data lies: per split, something read in Arrow record batches with
+`text` and `label` columns.
 
-Each `data` config option names one of these functions as its `source`; cleaning, label
-ids and missing splits are the data module's job, the same for every source.
+A split is a `datasets.Dataset` (small sources, JSON, the Hub), a `datasets.IterableDataset`
+(`data.streaming=true`), or a `FileSplit`: a CSV, TSV or Parquet file that pyarrow reads
+block by block, so a file larger than memory never lies in memory whole. Each `data` config
+option names one of these functions as its `source`; cleaning, label ids and missing splits
+are the data module's job, the same for every source.
 """
 
+import codecs
 import csv
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from datasets import Dataset, DatasetDict, load_dataset
+import pyarrow as pa
+from datasets import Dataset, DatasetDict, IterableDataset, load_dataset
 from datasets.exceptions import DatasetGenerationError
 
 from textbench.errors import ConfigError
@@ -19,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # file extension (or data.format) → the `datasets` builder that reads it
 FORMATS = {"csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json", "parquet": "parquet"}
+BLOCK_BYTES = 8 << 20  # CSV bytes pyarrow parses at a time
+Split = Dataset | IterableDataset  # or a FileSplit
 SPLIT_KEYS = {"train": "train_file", "validation": "validation_file", "test": "test_file"}
 # folder names accepted for each split in the `<split>/<label>/*.txt` layout
 FOLDER_SPLITS = {
@@ -38,7 +47,7 @@ def load_files(
     column_names: list[str] | None = None,
     delimiter: str | None = None,
     encoding_errors: str = "strict",
-) -> DatasetDict:
+) -> dict[str, "Split | FileSplit"]:
     """CSV, TSV, JSON, JSONL or Parquet files: one per split, or train alone (the data
     module then carves validation and test from it). The format follows the extension
     unless `format` is given; header-less CSV/TSV files name their columns by `column_names`.
@@ -61,31 +70,143 @@ def load_files(
             f"to one of {', '.join(FORMATS)}."
         )
     builder = FORMATS[kind]
-    options: dict[str, Any] = {}
-    if builder in ("csv", "json"):
-        for path in paths.values():
-            check_utf8(path, encoding_errors)
-        options["encoding_errors"] = encoding_errors
-    if builder == "csv":
-        options["sep"] = delimiter or ("\t" if kind == "tsv" else ",")
-        if column_names:
-            options.update(column_names=list(column_names), header=None)
+    if builder in ("csv", "parquet"):
+        splits = {
+            split: FileSplit(
+                path,
+                kind,
+                f"data.{SPLIT_KEYS[split]}",
+                text_column,
+                label_column,
+                column_names,
+                delimiter,
+                encoding_errors,
+            )
+            for split, path in paths.items()
+        }
+        for split in splits.values():
+            split.check_columns()
+        return splits
+    for path in paths.values():
+        check_utf8(path, encoding_errors)
     try:
-        raw = load_dataset(builder, data_files={s: str(p) for s, p in paths.items()}, **options)
+        raw = load_dataset(
+            builder,
+            data_files={s: str(p) for s, p in paths.items()},
+            encoding_errors=encoding_errors,
+        )
     except (ValueError, DatasetGenerationError) as error:
         for split, path in paths.items():
-            _explain_unreadable(path, builder, f"data.{SPLIT_KEYS[split]}", options)
+            _explain_bad_json(path, f"data.{SPLIT_KEYS[split]}", encoding_errors)
         raise ConfigError(
             f"Could not read {', '.join(map(str, paths.values()))} as {kind}: "
             f"{error.__cause__ or error}. Check the files and data.format."
         ) from error
-    return select_columns(
-        raw,
-        text_column,
-        label_column,
-        where=str(paths["train"]),
-        delimiter_hint=builder == "csv" and delimiter is None,
-    )
+    return select_columns(raw, text_column, label_column, where=str(paths["train"]))
+
+
+class FileSplit:
+    """One CSV, TSV or Parquet file, read in record batches of bounded size, never whole.
+
+    Texts are read as strings, and so are CSV labels (the data module orders labels that
+    all look like numbers as numbers), so no column type is guessed from the first block.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        kind: str,
+        key: str,
+        text_column: str = "text",
+        label_column: str = "label",
+        column_names: list[str] | None = None,
+        delimiter: str | None = None,
+        encoding_errors: str = "strict",
+    ) -> None:
+        self.path, self.kind, self.key = path, kind, key
+        self.text_column, self.label_column = text_column, label_column
+        self.column_names = list(column_names) if column_names else None
+        self.delimiter = delimiter or ("\t" if kind == "tsv" else ",")
+        self.encoding_errors = encoding_errors
+
+    def check_columns(self) -> None:
+        """Fail before any work when the text or label column is not in the file."""
+        names = self._names()
+        for column, key in ((self.text_column, "text_column"), (self.label_column, "label_column")):
+            if column not in names:
+                hint = ""
+                if self.kind == "csv" and len(names) == 1 and "\t" in names[0]:
+                    hint = (
+                        " Its lines look tab-separated: set data.delimiter='\\t' "
+                        "(or name the file .tsv)."
+                    )
+                raise ConfigError(
+                    f"data.{key}={column!r} is not a column of {self.path}; its columns are "
+                    f"{names}. Set data.{key} to one of them (or data.column_names for a file "
+                    f"without a header).{hint}"
+                )
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The text and label columns, renamed `text` and `label`, a block at a time."""
+        rows = 0
+        try:
+            for batch in self._read():
+                rows += batch.num_rows
+                yield pa.record_batch(
+                    [batch.column(self.text_column), batch.column(self.label_column)],
+                    names=["text", "label"],
+                )
+        except pa.ArrowInvalid as error:
+            if "UTF8" in str(error):
+                _decode_strict_by_chunks(self.path)
+            raise ConfigError(
+                f"{self.key}={str(self.path)!r} could not be read as {self.kind}: {error}. "
+                "Check the file, data.delimiter and data.format."
+            ) from None
+        if rows == 0:
+            what = "has no rows" if self.kind == "parquet" else "has a header row but no examples"
+            raise ConfigError(
+                f"{self.key}={str(self.path)!r} {what}; it needs at least one example."
+            )
+
+    def _names(self) -> list[str]:
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(self.path).schema_arrow.names
+        if self.column_names:
+            return self.column_names
+        with self.path.open(encoding="utf-8", errors="replace", newline="") as f:
+            return next(csv.reader([f.readline()], delimiter=self.delimiter), [])
+
+    def _read(self) -> Iterator[pa.RecordBatch]:
+        columns = [self.text_column, self.label_column]
+        if self.kind == "parquet":
+            import pyarrow.parquet as pq
+
+            yield from pq.ParquetFile(self.path).iter_batches(columns=columns)
+            return
+        import pyarrow.csv as pcsv
+
+        source: Any = self.path
+        if self.encoding_errors != "strict":  # bytes that are not UTF-8 read as U+FFFD
+            source = codecs.EncodedFile(self.path.open("rb"), "utf-8", "utf-8", "replace")
+        reader = pcsv.open_csv(
+            source,
+            read_options=pcsv.ReadOptions(
+                block_size=BLOCK_BYTES,
+                column_names=self.column_names,
+                use_threads=True,
+            ),
+            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=columns,
+                column_types={c: pa.large_string() for c in columns},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        yield from reader
 
 
 def load_hub(
@@ -97,10 +218,16 @@ def load_hub(
     train_split: str = "train",
     validation_split: str | None = None,
     test_split: str | None = "test",
-) -> DatasetDict:
-    """A data set on the Hugging Face Hub (or a local dataset directory) by name."""
+    streaming: bool = False,
+) -> dict[str, Split]:
+    """A data set on the Hugging Face Hub (or a local dataset directory) by name.
+
+    `streaming` reads it as it downloads, never storing it whole: for data sets larger than
+    the disk or memory, at the price of reading the source again on every run (the token
+    cache then only saves the tokenizing).
+    """
     try:
-        raw = load_dataset(name, config_name, revision=revision)
+        raw = load_dataset(name, config_name, revision=revision, streaming=streaming)
     except (ConnectionError, FileNotFoundError, ValueError) as error:
         raise ConfigError(
             f"Could not load data.name={name!r} (config {config_name!r}) from the Hugging Face "
@@ -114,7 +241,7 @@ def load_hub(
             f"data.name={name!r} has no split {missing}; it has {list(raw)}. Set "
             "data.train_split / data.validation_split / data.test_split."
         )
-    raw = DatasetDict({ours: raw[theirs] for ours, theirs in wanted.items() if theirs})
+    raw = {ours: raw[theirs] for ours, theirs in wanted.items() if theirs}
     return select_columns(raw, text_column, label_column, where=name)
 
 
@@ -168,7 +295,9 @@ def load_class_files(class_files: dict[str, str], encoding_errors: str = "strict
     return DatasetDict(train=Dataset.from_dict({"text": texts, "label": labels}))
 
 
-def load_files_or_hub(hub_name: str, files: dict[str, str], **options: Any) -> DatasetDict:
+def load_files_or_hub(
+    hub_name: str, files: dict[str, str], **options: Any
+) -> dict[str, "Split | FileSplit"]:
     """Local copies when every file exists (offline machines, tests), else the Hub."""
     if all(Path(p).is_file() for p in files.values()):
         return load_files(**files, **options)
@@ -179,27 +308,23 @@ def load_files_or_hub(hub_name: str, files: dict[str, str], **options: Any) -> D
 
 
 def select_columns(
-    raw: DatasetDict, text_column: str, label_column: str, where: str, delimiter_hint: bool = False
-) -> DatasetDict:
+    raw: dict[str, Split], text_column: str, label_column: str, where: str
+) -> dict[str, Split]:
     """Keep the text and label columns, renamed to `text` and `label`."""
-    for split in raw.values():
-        for column, key in ((text_column, "text_column"), (label_column, "label_column")):
-            if column in split.column_names:
-                continue
-            hint = ""
-            if delimiter_hint and len(split.column_names) == 1 and "\t" in split.column_names[0]:
-                hint = (
-                    " Its lines look tab-separated: set data.delimiter='\\t' "
-                    "(or name the file .tsv)."
-                )
-            raise ConfigError(
-                f"data.{key}={column!r} is not a column of {where}; its columns are "
-                f"{split.column_names}. Set data.{key} to one of them (or data.column_names "
-                f"for a file without a header).{hint}"
-            )
-    raw = raw.select_columns([text_column, label_column])
     renames = {text_column: "text", label_column: "label"}
-    return raw.rename_columns({k: v for k, v in renames.items() if k != v})
+    selected = {}
+    for name, split in raw.items():
+        names = split.column_names
+        for column, key in ((text_column, "text_column"), (label_column, "label_column")):
+            if names is not None and column not in names:  # a stream may not know its columns
+                raise ConfigError(
+                    f"data.{key}={column!r} is not a column of {where}; its columns are "
+                    f"{names}. Set data.{key} to one of them (or data.column_names for a file "
+                    "without a header)."
+                )
+        split = split.select_columns([text_column, label_column])
+        selected[name] = split.rename_columns({k: v for k, v in renames.items() if k != v})
+    return selected
 
 
 def split_lines(text: str) -> list[str]:
@@ -211,29 +336,22 @@ def split_lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
-def _explain_unreadable(path: Path, builder: str, key: str, options: dict[str, Any]) -> None:
-    """Find what in one file stopped the reader: no rows, or a line that is not JSON."""
-    text = read_text(path, options.get("encoding_errors", "strict"))
-    if builder == "json" and not text.lstrip().startswith("["):
-        for number, line in enumerate(split_lines(text), start=1):
-            if not line.strip():
-                continue
-            try:
-                json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ConfigError(
-                    f"{key}={str(path)!r}, line {number}: not valid JSON ({error.msg}, column "
-                    f"{error.colno}). JSON lines files hold one JSON object per line; fix or "
-                    "remove that line."
-                ) from None
-    if builder == "csv":
-        rows = list(csv.reader(text.splitlines()[:3], delimiter=options["sep"]))
-        header = 0 if options.get("header", "infer") is None else 1
-        if len([r for r in rows if r]) <= header:
+def _explain_bad_json(path: Path, key: str, encoding_errors: str) -> None:
+    """Name the first line of a JSON lines file that is not JSON."""
+    text = read_text(path, encoding_errors)
+    if text.lstrip().startswith("["):
+        return
+    for number, line in enumerate(split_lines(text), start=1):
+        if not line.strip():
+            continue
+        try:
+            json.loads(line)
+        except json.JSONDecodeError as error:
             raise ConfigError(
-                f"{key}={str(path)!r} has a header row but no examples; it needs at least "
-                "one row below the header."
-            )
+                f"{key}={str(path)!r}, line {number}: not valid JSON ({error.msg}, column "
+                f"{error.colno}). JSON lines files hold one JSON object per line; fix or "
+                "remove that line."
+            ) from None
 
 
 def read_text(path: Path, encoding_errors: str = "strict") -> str:
@@ -250,16 +368,30 @@ def check_utf8(path: Path, encoding_errors: str = "strict") -> None:
         _decode_strict(path, path.read_bytes())
 
 
-def _decode_strict(path: Path, data: bytes) -> str:
+def _decode_strict(path: Path, data: bytes, lines_before: int = 0) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
+        line = lines_before + data.count(b"\n", 0, error.start) + 1
         raise ConfigError(
             f"{path}, line {line}: bytes that are not UTF-8 "
             f"({data[error.start : error.start + 4]!r}). Re-encode the file as UTF-8, or set "
             "data.encoding_errors=replace to read them as U+FFFD."
         ) from None
+
+
+def _decode_strict_by_chunks(path: Path, chunk: int = 16 << 20) -> None:
+    """`_decode_strict` over a file of any size, a chunk of whole lines at a time."""
+    lines, rest = 0, b""
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            block, rest = rest + block, b""
+            if len(block) >= chunk and (cut := block.rfind(b"\n")) >= 0:
+                block, rest = block[: cut + 1], block[cut + 1 :]
+            _decode_strict(path, block, lines)
+            lines += block.count(b"\n")
+        if rest:
+            _decode_strict(path, rest, lines)
 
 
 def _check_file(path: Path, key: str) -> None:

@@ -5,7 +5,7 @@ IMDB's 50k reviews take seconds. The fitted tokenizer is a standard `tokenizer.j
 saved with every run and in the token cache. `config` identifies a tokenizer for caching.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +38,18 @@ class TextTokenizer:
         self._tokenizer = tokenizer
         self._trainer = trainer
         self.config = {"type": type(self).__name__, **config}
+        self.fit_samples = config.get("fit_samples")
+        if self.fit_samples is not None and self.fit_samples < 1:
+            raise ConfigError(
+                f"tokenizer.fit_samples={self.fit_samples} must be a positive number of "
+                "texts, or null to fit on all training texts."
+            )
 
-    def fit(self, texts: Sequence[str]) -> None:
-        """Learn the vocabulary; a tokenizer restored from a run has no trainer and keeps its."""
+    def fit(self, batches: Iterable[Sequence[str]], count: int | None = None) -> None:
+        """Learn the vocabulary from batches of texts (`count` of them in all), in Rust;
+        a tokenizer restored from a run, or a pretrained one, has no trainer and keeps its."""
         if self._trainer is not None:
-            self._tokenizer.train_from_iterator(texts, trainer=self._trainer, length=len(texts))
+            self._tokenizer.train_from_iterator(batches, trainer=self._trainer, length=count)
 
     def encode_batch(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
         """Token ids truncated to `max_length`; an empty text becomes one `<unk>`."""
@@ -111,7 +118,8 @@ class WordTokenizer(TextTokenizer):
     """Words and punctuation, lower-cased, HTML tags (IMDB's `<br />`) removed.
 
     The vocabulary keeps tokens seen at least `min_freq` times, at most `max_size` of them
-    (specials included), most frequent first.
+    (specials included), most frequent first. `fit_samples` fits it on that many training
+    texts drawn at random (seeded by data.seed) instead of all of them.
     """
 
     def __init__(
@@ -120,6 +128,7 @@ class WordTokenizer(TextTokenizer):
         strip_html: bool = True,
         min_freq: int = 1,
         max_size: int | None = None,
+        fit_samples: int | None = None,
     ) -> None:
         super().__init__(
             _learned(WordLevel(unk_token=UNK), pre_tokenizers.Whitespace(), lowercase, strip_html),
@@ -129,6 +138,7 @@ class WordTokenizer(TextTokenizer):
                 "strip_html": strip_html,
                 "min_freq": min_freq,
                 "max_size": max_size,
+                "fit_samples": fit_samples,
             },
         )
 
@@ -145,6 +155,7 @@ class _SubwordTokenizer(TextTokenizer):
         min_freq: int,
         lowercase: bool,
         strip_html: bool,
+        fit_samples: int | None,
     ) -> None:
         super().__init__(
             _learned(model, pre_tokenizer, lowercase, strip_html),
@@ -154,6 +165,7 @@ class _SubwordTokenizer(TextTokenizer):
                 "min_freq": min_freq,
                 "lowercase": lowercase,
                 "strip_html": strip_html,
+                "fit_samples": fit_samples,
             },
         )
 
@@ -167,6 +179,7 @@ class BPETokenizer(_SubwordTokenizer):
         min_freq: int = 2,
         lowercase: bool = True,
         strip_html: bool = True,
+        fit_samples: int | None = None,
     ) -> None:
         super().__init__(
             BPE(unk_token=UNK, continuing_subword_prefix="##"),
@@ -176,6 +189,7 @@ class BPETokenizer(_SubwordTokenizer):
             min_freq,
             lowercase,
             strip_html,
+            fit_samples,
         )
 
 
@@ -188,6 +202,7 @@ class WordPieceTokenizer(_SubwordTokenizer):
         min_freq: int = 2,
         lowercase: bool = True,
         strip_html: bool = True,
+        fit_samples: int | None = None,
     ) -> None:
         super().__init__(
             WordPiece(unk_token=UNK),
@@ -197,6 +212,7 @@ class WordPieceTokenizer(_SubwordTokenizer):
             min_freq,
             lowercase,
             strip_html,
+            fit_samples,
         )
 
 

@@ -21,7 +21,6 @@ from torchmetrics.classification import (
 )
 
 from textbench.data.datamodule import TextDataModule
-from textbench.data.labels import column
 from textbench.errors import ConfigError
 from textbench.inference.checkpoint import LoadedModel
 from textbench.inference.probabilities import predict_encoded
@@ -95,7 +94,7 @@ def evaluate(
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_confusion(results["confusion_matrix"], loaded.label_names, out_dir)
-    texts = column(datamodule.texts[split], "text")
+    texts = datamodule.split_texts(split)
     _write_misclassified(texts, encoded.labels, probs, loaded.label_names, out_dir)
     write_json(out_dir / "metrics.json", results)
     return results
