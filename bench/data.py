@@ -3,7 +3,7 @@
     python bench/data.py [--data-dir ../shared/data] [--repeats 3]       # IMDB section
     python bench/data.py --scale 100000,400000,1600000                    # scaling section
     python bench/data.py --amazon 3600000                                  # one epoch, boe
-    python bench/data.py --scale 2000,4000 --results /tmp/r.md            # smoke test
+    python bench/data.py --scale 2000,4000 --amazon 3000 --results /tmp/r.md   # smoke test
 
 Each measurement runs in a fresh process and times what happens after imports. "First"
 starts from empty `datasets` and token caches; "cached" is a second run on the same data.
@@ -141,11 +141,11 @@ def _gb(n: float) -> str:
     return f"{n / 2**30:.2f} GB"
 
 
-def measure_scale(sizes: list[int], repeats: int) -> str:
+def measure_scale(sizes: list[int], repeats: int, folder: Path = GENERATED) -> str:
     """The markdown body of the scaling section."""
     rows = []
     for size in sizes:
-        csv = generate(GENERATED / f"reviews-{size}.csv", size)
+        csv = generate(folder / f"reviews-{size}.csv", size)
         bare, first, cached = [], [], []
         for _ in range(repeats):
             with tempfile.TemporaryDirectory() as tmp:
@@ -177,14 +177,14 @@ peak RSS ≤ 1 GB above the process's start, whatever the size.
 """
 
 
-def measure_amazon(size: int) -> str:
+def measure_amazon(size: int, folder: Path = GENERATED) -> str:
     """Prepare and train one epoch of `model=boe` on a generated Amazon-sized CSV."""
     import os
     import resource
     import subprocess
     import time
 
-    csv = generate(GENERATED / f"reviews-{size}.csv", size)
+    csv = generate(folder / f"reviews-{size}.csv", size)
     with tempfile.TemporaryDirectory() as tmp:
         command = [
             sys.executable,
@@ -261,13 +261,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scale", help="comma-separated row counts of generated data")
     parser.add_argument("--amazon", type=int, help="rows of the one-epoch run (3600000)")
+    parser.add_argument("--generated", type=Path, default=GENERATED, help="generated CSVs")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.scale:
         sizes = [int(n) for n in args.scale.split(",")]
-        write_section(SCALE_SECTION, measure_scale(sizes, args.repeats), args.results)
+        body = measure_scale(sizes, args.repeats, args.generated)
+        write_section(SCALE_SECTION, body, args.results)
     if args.amazon:
-        write_section(AMAZON_SECTION, measure_amazon(args.amazon), args.results)
+        write_section(AMAZON_SECTION, measure_amazon(args.amazon, args.generated), args.results)
     if args.scale or args.amazon:
         return
     imdb = args.data_dir / "imdb"

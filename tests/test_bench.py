@@ -32,3 +32,26 @@ def test_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
         assert f"## {section}" in text
     for row in ("cnn", "lstm", "transformer", "tiny", "small", "none", "median"):
         assert f"| {row} |" in text
+
+
+def test_data_scaling_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "data.py"),
+            "--scale=2000",
+            "--repeats=1",
+            "--amazon=3000",
+            f"--generated={tmp_path / 'data'}",
+            f"--results={results}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    text = results.read_text()
+    assert "## Data at scale: preparation time and memory" in text
+    assert "| 2,000 |" in text
+    assert "## Data at scale: an Amazon-sized set" in text
+    assert "test accuracy after 1 epoch" in text

@@ -1,6 +1,8 @@
 """Bring-your-own-data: every layout and format, labels, splits, tokenizers, cache, errors."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -362,6 +364,9 @@ def test_token_cache_skips_tokenization_and_gives_the_same_batches(tmp_path: Pat
     assert (first.stats["token_cache"], second.stats["token_cache"]) == ("stored", "hit")
     for split in ("train", "validation", "test"):
         assert np.array_equal(first.splits[split].ids, second.splits[split].ids)
+        # mapped from the cache's .npy file, not read into memory
+        assert isinstance(second.splits[split].ids, np.memmap)
+        assert not second.splits[split].ids.flags.writeable
     assert second.vocab_size == first.vocab_size
     third = _module(load_files, tmp_path, max_length=8, **options)
     assert third.stats["token_cache"] == "stored"  # another key
@@ -478,3 +483,94 @@ def test_mr_preset_reads_the_class_files(tmp_path: Path) -> None:
     assert module.label_names == ["neg", "pos"]
     sizes = module.stats["sizes"]
     assert sum(sizes.values()) == 10662 and sizes["test"] == 1067
+
+
+def _reviews(path: Path, rows: int, seed: int = 0) -> Path:
+    """A CSV of `rows` texts of random words with two string labels."""
+    rng = np.random.default_rng(seed)
+    words = np.array([f"w{i}" for i in range(3000)])
+    lines = [
+        f"{' '.join(rng.choice(words, rng.integers(20, 60)))},{'ab'[i % 2]}\n" for i in range(rows)
+    ]
+    path.write_text("text,label\n" + "".join(lines))
+    return path
+
+
+def test_encoded_splits_match_the_texts_in_order(tmp_path: Path) -> None:
+    """Each split's ids and labels line up with its texts, whichever batch they came in."""
+    path = _reviews(tmp_path / "r.csv", 25_000)  # more rows than one batch
+    module = _module(load_files, train_file=str(path), max_length=1000)
+    for split in ("train", "validation", "test"):
+        texts, encoded = module.split_texts(split), module.splits[split]
+        assert len(texts) == len(encoded)
+        for i in (0, len(texts) // 2, len(texts) - 1):
+            assert encoded[i][0].tolist() == module.tokenizer.encode_batch([texts[i]], 1000)[0]
+    labels = pd.read_csv(path).set_index("text")["label"].to_dict()
+    test = module.split_texts("test")
+    names = [module.label_names[y] for y in module.splits["test"].labels]
+    assert names == [labels[t] for t in test]
+
+
+def test_fit_samples_fits_the_vocabulary_on_a_seeded_sample(tmp_path: Path) -> None:
+    path = _reviews(tmp_path / "r.csv", 3000)
+    full = _module(load_files, train_file=str(path))
+    sampled = [
+        _module(load_files, train_file=str(path), tokenizer=WordTokenizer(fit_samples=50), seed=s)
+        for s in (0, 0, 1)
+    ]
+    assert sampled[0].vocab_size < full.vocab_size
+    assert sampled[0].tokenizer.vocab == sampled[1].tokenizer.vocab
+    assert sampled[0].tokenizer.vocab != sampled[2].tokenizer.vocab
+    with pytest.raises(ConfigError, match="fit_samples=0 must be a positive number"):
+        WordTokenizer(fit_samples=0)
+
+
+def test_streaming_reads_the_same_examples(tmp_path: Path) -> None:
+    """data=hub data.streaming=true on a local dataset folder (no network)."""
+    folder = tmp_path / "local_dataset"
+    folder.mkdir()
+    df = _frame().rename(columns={"review": "text", "category": "label"})
+    df.iloc[:60].to_csv(folder / "train.csv", index=False)
+    df.iloc[60:].to_csv(folder / "test.csv", index=False)
+    stored = _module(load_hub, name=str(folder))
+    streamed = _module(load_hub, name=str(folder), streaming=True)
+    assert streamed.fingerprint == stored.fingerprint
+    assert (
+        streamed.stats["sizes"]
+        == stored.stats["sizes"]
+        == {
+            "train": 54,
+            "validation": 6,
+            "test": 30,
+        }
+    )
+
+
+@pytest.mark.slow
+def test_preparation_memory_does_not_grow_with_the_data(tmp_path: Path) -> None:
+    """Peak RSS above the start of preparation, for 20k and 120k rows: the old pipeline
+    (every text, encoding and id list in memory at once) grew ~20 bytes a byte of CSV."""
+    script = """
+import json, resource, sys
+from textbench.data.datamodule import TextDataModule
+from textbench.data.sources import load_files
+from textbench.data.tokenizers import WordTokenizer
+module = TextDataModule(load_files, WordTokenizer(), max_length=256, cache_dir=sys.argv[2],
+                        train_file=sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+module.setup()
+print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before))
+"""
+    growth, sizes = [], []
+    for rows in (20_000, 120_000):
+        path = _reviews(tmp_path / f"r{rows}.csv", rows)
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(path), str(tmp_path / f"cache{rows}")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        growth.append(json.loads(out.stdout.splitlines()[-1]) * 1024)
+        sizes.append(path.stat().st_size)
+    # six times the data, and the peak grows by far less than the extra bytes of CSV
+    assert growth[1] - growth[0] < 0.5 * (sizes[1] - sizes[0])
