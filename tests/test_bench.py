@@ -54,4 +54,4 @@ def test_data_scaling_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert "## Data at scale: preparation time and memory" in text
     assert "| 2,000 |" in text
     assert "## Data at scale: an Amazon-sized set" in text
-    assert "test accuracy after 1 epoch" in text
+    assert "test accuracy, 1 epoch" in text

@@ -233,7 +233,10 @@ class TextDataModule(L.LightningDataModule):
         fitted = time.perf_counter()
         folder = (self.cache.new_entry() if self.cache else None) or work
         total = sum(len(rows) for _, rows in self._assignment.values())
-        with tqdm(total=total, desc="Tokenizing", unit=" texts", leave=False) as progress:
+        # disable=None: a bar on a terminal only, never thousands of lines in a log file
+        with tqdm(
+            total=total, desc="Tokenizing", unit=" texts", leave=False, disable=None
+        ) as progress:
             splits = prepare.encode(
                 self.tokenizer,
                 self.max_length,

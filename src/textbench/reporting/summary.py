@@ -1,10 +1,13 @@
-"""summary.csv, summary.md and plots for a set of jobs: which is best, and by how much."""
+"""summary.csv, summary.md and plots for a set of jobs: which is best, by how much, and
+whether the difference is real."""
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
 from textbench.reporting.curves import read_epoch_metrics
 from textbench.reporting.runs import Group, Job, common_overrides, find_jobs, group_jobs
+from textbench.reporting.statistics import Comparison, Interval, compare, holm, interval, verdict
 
 TEST_KEYS = ("test/acc", "test/f1")
 
@@ -15,6 +18,45 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 def _mean_std(stats: tuple[float, float, int] | None) -> str:
     return "" if stats is None else f"{stats[0]:.4f} ± {stats[1]:.4f}"
+
+
+@dataclass
+class Analysis:
+    """One metric across the groups (best first): intervals, and the best against each."""
+
+    key: str
+    intervals: dict[str, Interval]
+    comparisons: dict[str, Comparison]
+
+    def verdict(self, best: str) -> str:
+        return verdict(best, self.intervals[best], list(self.comparisons.values()), self.key)
+
+
+def _by_seed(group: Group, key: str) -> dict:
+    """A group's completed values of `key` by seed (by position where seeds repeat)."""
+    values = [
+        (j.manifest.get("seed"), v)
+        for j in group.jobs
+        if j.status == "completed"
+        for v in [j.value(key)]
+        if v is not None
+    ]
+    if len({seed for seed, _ in values}) < len(values):
+        return dict(enumerate(v for _, v in values))
+    return dict(values)
+
+
+def analyse(groups: list[Group], key: str) -> Analysis | None:
+    """Intervals for every group with values of `key`; the first such group (the best by
+    the ranking metric) tested against each other one, Holm-corrected."""
+    values = {g.name: v for g in groups if (v := _by_seed(g, key))}
+    if not values:
+        return None
+    best, *others = values
+    comparisons = {name: compare(name, values[best], values[name]) for name in others}
+    holm(list(comparisons.values()))
+    intervals = {name: interval(list(v.values())) for name, v in values.items()}
+    return Analysis(key, intervals, comparisons)
 
 
 def write_report(
@@ -30,10 +72,16 @@ def write_report(
     groups = group_jobs(jobs, keys)
     sign = 1 if maximize else -1
     groups.sort(key=lambda g: -sign * g.metrics[metric][0] if metric in g.metrics else 1e9)
+    analyses = {key: a for key in keys if (a := analyse(groups, key))}
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {"csv": out_dir / "summary.csv", "md": out_dir / "summary.md"}
+    files = {
+        "csv": out_dir / "summary.csv",
+        "groups_csv": out_dir / "summary_groups.csv",
+        "md": out_dir / "summary.md",
+    }
     _write_csv(jobs, keys, files["csv"], out_dir)
-    files["md"].write_text(_markdown(jobs, groups, keys, metric, out_dir))
+    _write_groups_csv(groups, analyses, files["groups_csv"])
+    files["md"].write_text(_markdown(jobs, groups, keys, metric, analyses, out_dir))
     files.update(_plots(jobs, groups, metric, out_dir))
     return files
 
@@ -66,30 +114,84 @@ def _write_csv(jobs: list[Job], keys: list[str], path: Path, root: Path) -> None
             )
 
 
+def _write_groups_csv(groups: list[Group], analyses: dict[str, Analysis], path: Path) -> None:
+    fields = ["mean", "std", "n", "ci95_low", "ci95_high", "vs_best", "test", "p", "p_holm", "d"]
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["group", *(f"{k}:{field}" for k in analyses for field in fields)])
+        for group in groups:
+            row = [group.name]
+            for analysis in analyses.values():
+                i = analysis.intervals.get(group.name)
+                c = analysis.comparisons.get(group.name)
+                row += [
+                    *((_fmt(i.mean, 6), _fmt(i.std, 6), i.n) if i else ("", "", 0)),
+                    *((_fmt(i.low, 6), _fmt(i.high, 6)) if i else ("", "")),
+                    *((_fmt(c.difference, 6), c.test) if c else ("", "")),
+                    *((_fmt(c.p, 6), _fmt(c.p_holm, 6), _fmt(c.effect, 4)) if c else ("",) * 3),
+                ]
+            writer.writerow(row)
+
+
+def _interval_cell(i: Interval | None) -> str:
+    if i is None:
+        return ""
+    if i.low is None:
+        return f"{i.mean:.4f} (n=1: no interval)"
+    return f"{i.mean:.4f} ± {i.std:.4f} [{i.low:.4f}, {i.high:.4f}]"
+
+
+def _comparison_cells(c: Comparison | None, best: bool) -> list[str]:
+    if c is None:
+        return ["best" if best else "", "", ""]
+    if c.p_holm is None:
+        return [f"{c.difference:+.4f}", c.test, ""]
+    return [f"{c.difference:+.4f}", f"{c.p_holm:.3g} ({c.test})", f"{c.effect:.2f}"]
+
+
 def _markdown(
-    jobs: list[Job], groups: list[Group], keys: list[str], metric: str, root: Path
+    jobs: list[Job],
+    groups: list[Group],
+    keys: list[str],
+    metric: str,
+    analyses: dict[str, Analysis],
+    root: Path,
 ) -> str:
     counts = {s: sum(j.status == s for j in jobs) for s in dict.fromkeys(j.status for j in jobs)}
     common = " ".join(sorted(common_overrides(jobs))) or "none"
-    lines = [
-        "# Sweep summary",
-        "",
+    lines = ["# Sweep summary", ""]
+    if metric in analyses:
+        best = next(iter(analyses[metric].intervals))
+        lines += [f"**Verdict**: {analyses[metric].verdict(best)}", ""]
+        for key in keys[1:]:
+            if key in analyses and best in analyses[key].intervals:
+                lines += [f"On the test split: {analyses[key].verdict(best)}", ""]
+                break
+    lines += [
         f"{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + ".",
         f"Overrides shared by every job: `{common}`.",
         f"Groups are the jobs that differ only by seed, best first by {metric} "
-        "(best validation epoch); mean ± sample std over completed jobs.",
+        "(best validation epoch): mean ± sample std [95% t-interval of the mean] over "
+        "completed jobs. Each group is compared with the best: Δ of the means, the p-value "
+        "Holm-corrected over the comparisons (paired t-test when both ran the same seeds, "
+        "else Welch's), and Cohen's d.",
         "",
         "## Groups",
         "",
-        f"| rank | overrides | n | {' | '.join(keys)} |",
-        "|---:|---|---:|" + "---:|" * len(keys),
+        f"| rank | overrides | n | {metric} | Δ | p (Holm) | d | {' | '.join(keys[1:])} |",
+        "|---:|---|---:|---:|---:|---|---:|" + "---:|" * len(keys[1:]),
     ]
-    best = groups[0].metrics.get(metric) if groups else None
+    analysis = analyses.get(metric)
     for rank, group in enumerate(groups, 1):
-        cells = [_mean_std(group.metrics.get(k)) for k in keys]
-        if best and metric in group.metrics and rank > 1:
-            cells[0] += f" ({group.metrics[metric][0] - best[0]:+.4f})"
         n = group.metrics.get(metric, (0, 0, 0))[2]
+        cells = [
+            _interval_cell(analysis.intervals.get(group.name) if analysis else None),
+            *_comparison_cells(
+                analysis.comparisons.get(group.name) if analysis else None,
+                analysis is not None and group.name == next(iter(analysis.intervals)),
+            ),
+            *(_mean_std(group.metrics.get(k)) for k in keys[1:]),
+        ]
         lines.append(f"| {rank} | `{group.name}` | {n} | {' | '.join(cells)} |")
     lines += [
         "",
