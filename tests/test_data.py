@@ -574,3 +574,21 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before))
         sizes.append(path.stat().st_size)
     # six times the data, and the peak grows by far less than the extra bytes of CSV
     assert growth[1] - growth[0] < 0.5 * (sizes[1] - sizes[0])
+
+
+def test_cross_validation_folds_partition_the_data_stratified(tmp_path: Path) -> None:
+    path = _reviews(tmp_path / "r.csv", 300)
+    tests, labels = [], []
+    for fold in range(5):
+        module = _module(load_files, train_file=str(path), cv_folds=5, cv_fold=fold)
+        parts = {s: set(module.split_texts(s)) for s in ("train", "validation", "test")}
+        assert not parts["test"] & (parts["train"] | parts["validation"])
+        assert len(parts["validation"]) == 24  # 10% of the 240 rows outside the fold
+        tests.append(parts["test"])
+        labels.append(np.bincount(module.splits["test"].labels))
+    assert set().union(*tests) == set(pd.read_csv(path)["text"]) and sum(map(len, tests)) == 300
+    assert all(list(counts) == [30, 30] for counts in labels)  # each fold holds both halves
+    with pytest.raises(ConfigError, match=r"cv\.folds=5 cv\.fold=5: cross-validation needs"):
+        _module(load_files, train_file=str(path), cv_folds=5, cv_fold=5)
+    with pytest.raises(ConfigError, match="the data has its own test split"):
+        _module(load_files, train_file=str(path), test_file=str(path), cv_folds=5)

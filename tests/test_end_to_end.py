@@ -1,5 +1,6 @@
 """The command line end to end: sweeps, distributed runs, real data, an installed wheel."""
 
+import csv
 import json
 import os
 import subprocess
@@ -39,7 +40,22 @@ def test_six_job_sweep_gives_each_job_its_own_directory(tmp_path: Path) -> None:
         config = (Path(metrics["output_dir"]) / ".hydra" / "overrides.yaml").read_text()
         targets.add(config)
         assert Path(metrics["output_dir"]).name == number
+        # every test example's prediction is saved, and they give the test accuracy
+        with (Path(metrics["output_dir"]) / "test_predictions.csv").open() as f:
+            rows = list(csv.DictReader(f))
+        assert [int(r["row"]) for r in rows] == list(range(200))
+        right = sum(r["label"] == r["predicted"] for r in rows)
+        assert right / 200 == pytest.approx(metrics["test"]["test/acc"], abs=1e-6)
     assert len(targets) == 6
+    # two of the jobs, example by example
+    compared = subprocess.run(
+        [sys.executable, "-m", "textbench.report", "--compare"]
+        + [jobs[n]["output_dir"] for n in "01"],
+        capture_output=True,
+        text=True,
+    )
+    assert compared.returncode == 0, compared.stderr
+    assert "on the same 200 test examples" in compared.stdout and "McNemar" in compared.stdout
 
 
 def test_a_failing_job_does_not_stop_the_sweep(tmp_path: Path) -> None:

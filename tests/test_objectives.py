@@ -92,7 +92,7 @@ def test_loss_options_and_decay_groups(tmp_path: Path) -> None:
     weighted = torch.nn.functional.cross_entropy(
         logits, batch["labels"], weight=torch.tensor([1.0, 3.0])
     )
-    torch.testing.assert_close(model._step(batch, "val").detach(), plain)  # unweighted
+    torch.testing.assert_close(model._step(batch, "val")[0].detach(), plain)  # unweighted
     assert not torch.isclose(plain, weighted)
     # The training loss by hand: targets smoothed to (1 - 0.1) one-hot + 0.1 / 2, each class
     # weighted, averaged over the weights of the true classes.
@@ -101,7 +101,7 @@ def test_loss_options_and_decay_groups(tmp_path: Path) -> None:
     smoothed = 0.9 * torch.nn.functional.one_hot(batch["labels"], 2) + 0.05
     per_example = -(w * smoothed * logits.log_softmax(-1)).sum(-1)
     by_hand = per_example.sum() / w[batch["labels"]].sum()
-    torch.testing.assert_close(model._step(batch, "train").detach(), by_hand)
+    torch.testing.assert_close(model._step(batch, "train")[0].detach(), by_hand)
 
 
 def test_cnn_learns_word_order(tmp_path: Path) -> None:

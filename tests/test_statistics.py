@@ -8,6 +8,8 @@ import pytest
 import yaml
 from scipy import stats
 
+from textbench.report import main as report_main
+from textbench.reporting.predictions import compare_runs
 from textbench.reporting.statistics import Comparison, compare, holm, interval
 from textbench.reporting.summary import write_report
 
@@ -81,3 +83,43 @@ def test_report_leads_with_a_verdict_and_tests_every_group_against_the_best(
         < 0.8810
         < float(rows["model=cnn"]["val/acc:ci95_high"])
     )
+
+
+def test_cross_validation_folds_group_and_pair_like_seeds(tmp_path: Path) -> None:
+    for g, (model, shift) in enumerate((("cnn", 0.0), ("lstm", -0.02))):
+        for fold in range(4):
+            value = 0.80 + 0.01 * fold + shift
+            _job(tmp_path, f"{g}{fold}", [f"model={model}", f"cv.fold={fold}"], 0, value, value)
+    files = write_report([tmp_path], tmp_path / "report")
+    with files["groups_csv"].open() as f:
+        rows = {r["group"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"model=cnn", "model=lstm"} and rows["model=cnn"]["val/acc:n"] == "4"
+    assert rows["model=lstm"]["val/acc:test"] == "paired t"
+
+
+def _predictions(run: Path, fingerprint: str, predicted: list[str], labels: list[str]) -> Path:
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps({"data": {"fingerprint": fingerprint}}))
+    with (run / "test_predictions.csv").open("w") as f:
+        f.write("row,label,predicted,p_neg,p_pos\n")
+        rows = enumerate(zip(labels, predicted, strict=True))
+        f.writelines(f"{i},{y},{p},0.5,0.5\n" for i, (y, p) in rows)
+    return run
+
+
+def test_mcnemar_compares_two_runs_example_by_example(tmp_path: Path, capsys) -> None:
+    labels = ["pos", "neg"] * 50
+    flip = {"pos": "neg", "neg": "pos"}
+    a = _predictions(tmp_path / "a", "f1", labels, labels)  # right on all 100
+    b_predicted = [flip[y] if i < 20 else y for i, y in enumerate(labels)]  # wrong on 20
+    b = _predictions(tmp_path / "b", "f1", b_predicted, labels)
+    result = compare_runs(a, b)
+    assert (result["only_a_right"], result["only_b_right"]) == (20, 0)
+    assert result["p_value"] == pytest.approx(2 * 0.5**20)  # exact binomial, two-sided
+    report_main(["--compare", str(a), str(b)])
+    assert "A alone is right on 20, B alone on 0" in capsys.readouterr().out
+    other = _predictions(tmp_path / "c", "f2", labels, labels)
+    with pytest.raises(SystemExit) as exit_:
+        report_main(["--compare", str(a), str(other)])
+    assert exit_.value.code == 2
+    assert "tested on different data" in capsys.readouterr().err

@@ -59,6 +59,8 @@ class TextDataModule(L.LightningDataModule):
         on_bad_rows: str = "drop",
         label_names: list[str] | None = None,
         max_samples: int | None = None,
+        cv_folds: int | None = None,
+        cv_fold: int = 0,
         bucket: bool = True,
         num_workers: int = 0,
         cache_dir: str | None = None,
@@ -79,6 +81,13 @@ class TextDataModule(L.LightningDataModule):
         self.on_bad_rows = on_bad_rows
         self.given_label_names = label_names
         self.max_samples = max_samples
+        if cv_folds is not None and not (cv_folds >= 2 and 0 <= cv_fold < cv_folds):
+            raise ConfigError(
+                f"cv.folds={cv_folds} cv.fold={cv_fold}: cross-validation needs 2 or more "
+                "folds and a fold from 0 to folds - 1, e.g. cv.folds=10 'cv.fold=range(10)'."
+            )
+        self.cv_folds = cv_folds
+        self.cv_fold = cv_fold
         self.bucket = bucket
         self.num_workers = num_workers
         self.cache = TokenCache(Path(cache_dir)) if cache_dir else None
@@ -106,6 +115,7 @@ class TextDataModule(L.LightningDataModule):
             self.test_fraction,
             self.seed,
             self.max_samples,
+            (self.cv_folds, self.cv_fold) if self.cv_folds else None,
         )
         check_labels(
             {k: labels[src][rows] for k, (src, rows) in self._assignment.items()},
@@ -295,6 +305,10 @@ class TextDataModule(L.LightningDataModule):
             num_replicas=ranks[0],
             rank=ranks[1],
         )
+
+    def eval_order(self, split: str) -> np.ndarray:
+        """The order in which an evaluation loader serves a split's examples (one process)."""
+        return np.fromiter(self._sampler(split), dtype=np.int64)
 
     def _loader(self, split: str) -> DataLoader:
         train = split == "train"

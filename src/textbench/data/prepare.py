@@ -20,18 +20,18 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from datasets import ClassLabel
 from datasets.utils.stratify import stratified_shuffle_split_generate_indices
 
 from textbench.data.batching import EncodedSplit
-from textbench.data.cache import SplitWriter
+from textbench.data.cache import SPLITS, SplitWriter
 from textbench.data.labels import bad_rows, hash_texts
-from textbench.data.sources import FileSplit
+from textbench.data.sources import BATCH_ROWS, FileSplit
 from textbench.data.tokenizers import TextTokenizer
 from textbench.errors import ConfigError
 
-BATCH_ROWS = 10_000
-SPLITS = ("train", "validation", "test")
+BATCH_BYTES = 4 << 20
 _TEXTS = pa.schema([pa.field("text", pa.large_string())])
 
 
@@ -104,7 +104,8 @@ def spill(name: str, split: Any, path: Path) -> SourceSplit:
                 dropped += int(bad.sum())
             rows += len(text)
             hash_texts(digest, text)
-            writer.write_batch(pa.record_batch([text], schema=_TEXTS))
+            for piece in _pieces(text):
+                writer.write_batch(pa.record_batch([piece], schema=_TEXTS))
             labels.append(label)
     return SourceSplit(
         name=name,
@@ -117,6 +118,19 @@ def spill(name: str, split: Any, path: Path) -> SourceSplit:
         class_names=names,
         digest=digest.digest(),
     )
+
+
+def _pieces(texts: pa.Array) -> Iterator[pa.Array]:
+    """Slices of at most `BATCH_ROWS` texts and about `BATCH_BYTES` of text: the unit
+    that later passes hold in memory (with its encodings, ~100 bytes a token)."""
+    ends = np.cumsum(pc.binary_length(texts).to_numpy(zero_copy_only=False))
+    start = 0
+    while start < len(texts):
+        done = ends[start - 1] if start else 0
+        by_bytes = int(np.searchsorted(ends, done + BATCH_BYTES, side="right"))
+        stop = min(start + BATCH_ROWS, max(by_bytes, start + 1))
+        yield texts.slice(start, stop - start)
+        start = stop
 
 
 def read_texts(path: Path) -> Iterator[tuple[int, pa.Array]]:
@@ -150,12 +164,17 @@ def assign(
     test_fraction: float,
     seed: int,
     max_samples: int | None,
+    cv: tuple[int, int] | None = None,
 ) -> dict[str, tuple[str, np.ndarray]]:
     """Each split's source split and rows (ascending): a split the source lacks is carved
     from train, stratified by label and seeded by `seed`, by the splitter of `datasets`'
     `train_test_split` (called on the labels directly: that method reads its label column
-    row by row); `max_samples` keeps a seeded random subset of each split."""
+    row by row); `max_samples` keeps a seeded random subset of each split. With
+    `cv=(folds, fold)` the test split is that fold of scikit-learn's stratified k-fold
+    split of train, shuffled with `seed`."""
     parts = {name: (name, np.arange(len(ids))) for name, ids in labels.items()}
+    if cv is not None:
+        _cross_validation_fold(parts, labels, *cv, seed)
     for name, fraction in (("test", test_fraction), ("validation", val_fraction)):
         if name in parts:
             continue
@@ -189,6 +208,35 @@ def assign(
             for k, (source, rows) in parts.items()
         }
     return {k: (parts[k][0], np.sort(parts[k][1])) for k in SPLITS}
+
+
+def _cross_validation_fold(
+    parts: dict[str, tuple[str, np.ndarray]],
+    labels: dict[str, np.ndarray],
+    folds: int,
+    fold: int,
+    seed: int,
+) -> None:
+    """Make fold `fold` of `folds` the test split (in place)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    if "test" in parts:
+        raise ConfigError(
+            "cv.folds is set, but the data has its own test split; cross-validation makes "
+            "each fold the test split in turn. Leave out the test file (or split), or set "
+            "cv.folds=null."
+        )
+    rows = parts["train"][1]
+    try:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(
+            np.zeros(len(rows)), labels["train"][rows]
+        )
+        keep, held = next(s for i, s in enumerate(splits) if i == fold)
+    except ValueError as error:
+        raise ConfigError(
+            f"Could not split train into cv.folds={folds} stratified folds: {error}"
+        ) from error
+    parts["train"], parts["test"] = ("train", rows[keep]), ("train", rows[held])
 
 
 def fit_texts(

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # file extension (or data.format) → the `datasets` builder that reads it
 FORMATS = {"csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json", "parquet": "parquet"}
 BLOCK_BYTES = 8 << 20  # CSV bytes pyarrow parses at a time
+BATCH_ROWS = 10_000  # Parquet rows read at a time
 Split = Dataset | IterableDataset  # or a FileSplit
 SPLIT_KEYS = {"train": "train_file", "validation": "validation_file", "test": "test_file"}
 # folder names accepted for each split in the `<split>/<label>/*.txt` layout
@@ -184,7 +185,8 @@ class FileSplit:
         if self.kind == "parquet":
             import pyarrow.parquet as pq
 
-            yield from pq.ParquetFile(self.path).iter_batches(columns=columns)
+            parquet = pq.ParquetFile(self.path)
+            yield from parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns)
             return
         import pyarrow.csv as pcsv
 

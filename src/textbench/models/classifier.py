@@ -61,11 +61,16 @@ class TextClassifier(L.LightningModule):
         for stage in STAGES:
             setattr(self, f"{stage}_metrics", StageMetrics(stage, num_classes))
         self.best_val: dict[str, float] = {}
+        # class probabilities of the test batches, in the order the loader served them
+        self.test_probabilities: list[torch.Tensor] = []
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.head(self.encoder(input_ids, lengths))
 
-    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+    def _step(
+        self, batch: dict[str, torch.Tensor], stage: str
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss and the logits of one batch; the stage's metrics are updated."""
         logits = self(batch["input_ids"], batch["lengths"])
         labels = batch["labels"]
         if stage == "train":
@@ -79,16 +84,20 @@ class TextClassifier(L.LightningModule):
         else:
             loss = F.cross_entropy(logits, labels)
         self._metrics(stage).update(logits.detach(), labels, loss.detach())
-        return loss
+        return loss, logits
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
+        return self._step(batch, "train")[0]
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "test")
+        logits = self._step(batch, "test")[1]
+        self.test_probabilities.append(torch.softmax(logits.detach().float(), dim=-1).cpu())
+
+    def on_test_epoch_start(self) -> None:
+        self.test_probabilities = []
 
     def _metrics(self, stage: str) -> "StageMetrics":
         return getattr(self, f"{stage}_metrics")

@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-IGNORED_IN_GROUPS = ("seed", "resume", "hydra.")
+# jobs that differ only by these belong to one group (repeats of one configuration)
+IGNORED_IN_GROUPS = ("seed", "cv.fold", "resume", "hydra.")
 
 
 @dataclass
@@ -29,14 +30,20 @@ class Job:
         return None if value is None or math.isnan(value) else value
 
     def group(self, common: frozenset[str] = frozenset()) -> str:
-        """All overrides except the seed (and those every job shares): the jobs that differ
-        only by seed belong together."""
+        """All overrides except the seed and cross-validation fold (and those every job
+        shares): the jobs that differ only by seed or fold belong together."""
         kept = [
             o
             for o in self.overrides
             if o not in common and not o.lstrip("+~").startswith(IGNORED_IN_GROUPS)
         ]
         return " ".join(kept) or "(defaults)"
+
+    def repeat(self) -> tuple:
+        """Which repeat of its configuration the job is: its seed and cross-validation
+        fold, so that two configurations' runs pair up."""
+        fold = next((o.split("=", 1)[1] for o in self.overrides if o.startswith("cv.fold=")), None)
+        return (self.manifest.get("seed"), fold)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

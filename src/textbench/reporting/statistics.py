@@ -1,9 +1,10 @@
 """Is a difference between two configurations real? Intervals, tests and a verdict.
 
-A group is the runs of one configuration that differ only by seed. Each group gets a 95%
-t-interval of its mean (none for a single run). The best group is compared with every
-other one: paired by seed when both ran the same seeds (a paired t-test: a seed fixes the
-initialisation, dropout and batch order, so runs with one seed share their luck), else
+A group is the runs of one configuration that differ only by seed (or cross-validation
+fold). Each group gets a 95% t-interval of its mean (none for a single run). The best
+group is compared with every other one: paired by seed and fold when both ran the same
+ones (a paired t-test: a seed fixes the initialisation, dropout and batch order, and a
+fold the test examples, so paired runs share their luck), else
 Welch's t-test; the p-values are Holm-corrected for the number of comparisons, and the
 effect size is Cohen's d (d_z, on the differences, when paired).
 """
@@ -57,7 +58,8 @@ class Comparison:
 
 
 def compare(name: str, best: dict[Any, float], other: dict[Any, float]) -> Comparison:
-    """Test the best group against another; both map a run's seed to its value."""
+    """Test the best group against another; both map a run's repeat (seed, fold) to its
+    value."""
     a, b = list(best.values()), list(other.values())
     difference = statistics.fmean(b) - statistics.fmean(a)
     if set(best) == set(other) and len(best) >= 2:

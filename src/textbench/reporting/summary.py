@@ -33,9 +33,10 @@ class Analysis:
 
 
 def _by_seed(group: Group, key: str) -> dict:
-    """A group's completed values of `key` by seed (by position where seeds repeat)."""
+    """A group's completed values of `key` by seed and fold (by position where these
+    repeat)."""
     values = [
-        (j.manifest.get("seed"), v)
+        (j.repeat(), v)
         for j in group.jobs
         if j.status == "completed"
         for v in [j.value(key)]
@@ -82,7 +83,7 @@ def write_report(
     _write_csv(jobs, keys, files["csv"], out_dir)
     _write_groups_csv(groups, analyses, files["groups_csv"])
     files["md"].write_text(_markdown(jobs, groups, keys, metric, analyses, out_dir))
-    files.update(_plots(jobs, groups, metric, out_dir))
+    files.update(_plots(jobs, groups, metric, analyses, out_dir))
     return files
 
 
@@ -214,61 +215,104 @@ def _markdown(
     return "\n".join(lines) + "\n"
 
 
-def _plots(jobs: list[Job], groups: list[Group], metric: str, out_dir: Path) -> dict[str, Path]:
+def display_name(group: str) -> str:
+    """A group's overrides for a plot: long floats rounded (`lr=0.00316`, not 17 digits)."""
+    shown = []
+    for override in group.split():
+        key, sep, value = override.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            shown.append(override)
+            continue
+        is_int = value.lstrip("+-").isdigit()
+        shown.append(override if is_int or not sep else f"{key}={number:.3g}")
+    return " ".join(shown)
+
+
+def _plots(
+    jobs: list[Job], groups: list[Group], metric: str, analyses: dict, out_dir: Path
+) -> dict[str, Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     files = {}
     colors = {g.name: plt.get_cmap("tab10")(i % 10) for i, g in enumerate(groups)}
     common = common_overrides(jobs)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    plotted = set()
+    # val_curves.png: each group's mean curve over its runs, with a band from the lowest to
+    # the highest run at each epoch; the legend beside the axes, integer epochs
+    curves: dict[str, dict[int, list[float]]] = {}
     for job in jobs:
         csv_file = job.path / "csv" / "metrics.csv"
         points = read_epoch_metrics(csv_file).get(metric) if csv_file.is_file() else None
-        if points:
-            group = job.group(common)
-            label = group if group not in plotted else None
-            plotted.add(group)
+        for epoch, value in points or []:
+            curves.setdefault(job.group(common), {}).setdefault(epoch, []).append(value)
+    if curves:
+        fig, ax = plt.subplots(figsize=(8, 4))
+        epochs_seen = set()
+        for group in (g.name for g in groups if g.name in curves):
+            epochs = sorted(curves[group])
+            epochs_seen.update(epochs)
+            values = [curves[group][e] for e in epochs]
+            runs = max(len(v) for v in values)
             ax.plot(
-                *zip(*points, strict=True),
+                epochs,
+                [np.mean(v) for v in values],
                 marker="o",
                 color=colors[group],
-                label=label,
-                alpha=0.8,
+                label=f"{display_name(group)} (n={runs})",
             )
-    if plotted:
+            if runs > 1:
+                ax.fill_between(
+                    epochs,
+                    [min(v) for v in values],
+                    [max(v) for v in values],
+                    color=colors[group],
+                    alpha=0.2,
+                    linewidth=0,
+                )
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(epochs_seen) == 1:  # one epoch: a sensible axis around it
+            only = next(iter(epochs_seen))
+            ax.set_xlim(only - 1, only + 1)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
-        ax.set_title(f"{metric} of every run")
+        ax.set_title(f"{metric}: mean of each group's runs (band: lowest to highest run)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-        fig.tight_layout()
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
         files["curves"] = out_dir / "val_curves.png"
-        fig.savefig(files["curves"], dpi=100)
-    plt.close(fig)
+        fig.savefig(files["curves"], dpi=100, bbox_inches="tight")
+        plt.close(fig)
 
-    ranked = [g for g in groups if metric in g.metrics]
+    # groups.png: each group's mean with its 95% confidence interval, best on top; points
+    # and whiskers, not bars, so an axis that does not start at zero exaggerates nothing
+    analysis = analyses.get(metric)
+    ranked = [g for g in groups if analysis and g.name in analysis.intervals]
     if ranked:
-        fig, ax = plt.subplots(figsize=(7, 1.2 + 0.45 * len(ranked)))
-        means = [g.metrics[metric][0] for g in ranked]
-        stds = [g.metrics[metric][1] for g in ranked]
-        labels = [f"{g.name} (n={g.metrics[metric][2]})" for g in ranked]
-        ax.barh(
-            range(len(ranked)), means, xerr=stds, color=[colors[g.name] for g in ranked], capsize=4
-        )
-        ax.set_yticks(range(len(ranked)), labels, fontsize=7)
-        ax.invert_yaxis()
-        low = min(m - s for m, s in zip(means, stds, strict=True))
-        high = max(m + s for m, s in zip(means, stds, strict=True))
-        margin = max((high - low) * 0.2, 1e-3)
-        ax.set_xlim(low - margin, high + margin)
-        ax.set_xlabel(f"{metric}: mean ± std over seeds")
+        fig, ax = plt.subplots(figsize=(8, 1.4 + 0.45 * len(ranked)))
+        for row, group in enumerate(ranked):
+            i = analysis.intervals[group.name]
+            whisker = None if i.low is None else [[i.mean - i.low], [i.high - i.mean]]
+            ax.errorbar(i.mean, row, xerr=whisker, fmt="o", color=colors[group.name], capsize=4)
+            ax.annotate(
+                f"{i.mean:.4f}" + ("" if i.low is None else f" [{i.low:.4f}, {i.high:.4f}]"),
+                (i.mean, row),
+                textcoords="offset points",
+                xytext=(0, 7),
+                ha="center",
+                fontsize=7,
+            )
+        labels = [f"{display_name(g.name)} (n={analysis.intervals[g.name].n})" for g in ranked]
+        ax.set_yticks(range(len(ranked)), labels, fontsize=8)
+        ax.set_ylim(len(ranked) - 0.4, -0.6)  # best on top, room for the labels above points
+        ax.margins(x=0.15)
+        ax.set_xlabel(f"{metric}: mean and 95% confidence interval (no interval for n = 1)")
         ax.grid(axis="x", alpha=0.3)
-        fig.tight_layout()
         files["groups"] = out_dir / "groups.png"
-        fig.savefig(files["groups"], dpi=100)
+        fig.savefig(files["groups"], dpi=100, bbox_inches="tight")
         plt.close(fig)
     return files

@@ -25,6 +25,8 @@ from textbench.inference.checkpoint import read_checkpoint
 from textbench.models.embeddings import init_embeddings, load_word_vectors, word_embedding
 from textbench.registry import targets
 from textbench.reporting.curves import plot_learning_curves
+from textbench.reporting.predictions import FILE as PREDICTIONS
+from textbench.reporting.predictions import write_predictions
 from textbench.training.callbacks import (
     CheckpointArtifacts,
     CheckpointOnInterrupt,
@@ -173,6 +175,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             test = {
                 k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")
             }
+            if trainer.world_size == 1 and model.test_probabilities:
+                write_predictions(
+                    output_dir / PREDICTIONS,
+                    datamodule.eval_order("test"),
+                    torch.cat(model.test_probabilities).numpy(),
+                    datamodule.splits["test"].labels,
+                    datamodule.label_names,
+                )
 
         results = {
             "status": "completed",

@@ -1,0 +1,91 @@
+"""A run's test predictions, and McNemar's test between two runs on the same test set.
+
+Each run writes `test_predictions.csv` (the example's row in the test split, its label,
+the predicted label and the class probabilities). Two runs tested on the same examples
+(equal data fingerprints) can then be compared example by example: McNemar's exact test
+looks only at the examples where exactly one of them is right.
+"""
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FILE = "test_predictions.csv"
+
+
+def write_predictions(
+    path: Path, order: np.ndarray, probabilities: np.ndarray, labels: np.ndarray, names: list[str]
+) -> Path:
+    """`probabilities[k]` belongs to test row `order[k]`; rows are written in row order."""
+    by_row = np.argsort(order, kind="stable")
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["row", "label", "predicted", *(f"p_{name}" for name in names)])
+        for k in by_row:
+            row = int(order[k])
+            writer.writerow(
+                [
+                    row,
+                    names[int(labels[row])],
+                    names[int(probabilities[k].argmax())],
+                    *(f"{p:.6f}" for p in probabilities[k]),
+                ]
+            )
+    return path
+
+
+def _read(run: Path) -> tuple[str, dict[int, tuple[str, str]]]:
+    metrics_file, predictions = run / "metrics.json", run / FILE
+    if not metrics_file.is_file() or not predictions.is_file():
+        raise ValueError(
+            f"{run} has no completed test with predictions ({FILE} and metrics.json); compare "
+            "two run directories whose test ran (runs made before this version lack the file)."
+        )
+    fingerprint = json.loads(metrics_file.read_text()).get("data", {}).get("fingerprint", "")
+    with predictions.open(newline="") as f:
+        rows = {int(r["row"]): (r["label"], r["predicted"]) for r in csv.DictReader(f)}
+    return fingerprint, rows
+
+
+def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
+    """McNemar's exact test of two runs' test predictions, example by example."""
+    from scipy.stats import binomtest
+
+    (print_a, a), (print_b, b) = _read(run_a), _read(run_b)
+    if print_a != print_b or a.keys() != b.keys():
+        raise ValueError(
+            f"{run_a} and {run_b} were tested on different data (fingerprints {print_a} and "
+            f"{print_b}); McNemar's test needs the same test examples."
+        )
+    rows = sorted(a)
+    right_a = np.array([a[r][0] == a[r][1] for r in rows])
+    right_b = np.array([b[r][0] == b[r][1] for r in rows])
+    only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+    discordant = only_a + only_b
+    p = float(binomtest(only_a, discordant, 0.5).pvalue) if discordant else 1.0
+    return {
+        "run_a": str(run_a),
+        "run_b": str(run_b),
+        "examples": len(rows),
+        "accuracy_a": float(right_a.mean()),
+        "accuracy_b": float(right_b.mean()),
+        "only_a_right": only_a,
+        "only_b_right": only_b,
+        "p_value": p,
+        "test": "McNemar (exact binomial on the discordant examples)",
+    }
+
+
+def describe(result: dict[str, Any], alpha: float = 0.05) -> str:
+    """The comparison in two sentences."""
+    p = result["p_value"]
+    significant = "the difference is" if p < alpha else "the difference is not"
+    return (
+        f"A ({result['run_a']}): accuracy {result['accuracy_a']:.4f}; B ({result['run_b']}): "
+        f"{result['accuracy_b']:.4f}, on the same {result['examples']:,} test examples. "
+        f"A alone is right on {result['only_a_right']}, B alone on {result['only_b_right']}; "
+        f"McNemar's exact test: p = {p:.3g}, so {significant} significant at {alpha}."
+    )
