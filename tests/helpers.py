@@ -51,6 +51,12 @@ class InterruptAtStep(KillAtStep):
 
     sends = signal.SIGINT
 
+    def on_train_start(self, trainer, pl_module) -> None:
+        # A process started in the background by a non-interactive shell (as CI may be)
+        # inherits SIGINT ignored, and Python then installs no handler; a terminal's
+        # Ctrl-C always reaches the default one.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 class OwnCNNEncoder(CNNEncoder):
     """A user's own encoder, defined outside textbench."""
