@@ -272,9 +272,7 @@ class TextDataModule(L.LightningDataModule):
     def split_texts(self, split: str, limit: int | None = None) -> list[str]:
         """The texts of a prepared split, in the order of its encoded examples."""
         source, rows = self._assignment[split]
-        mask = np.zeros(self._sources[source].rows, dtype=bool)
-        mask[rows] = True
-        batches = prepare.select_texts(self._sources[source].texts, mask, limit)
+        batches = prepare.select_texts(self._sources[source], rows, limit)
         return [text for batch in batches for text in batch]
 
     @property

@@ -145,10 +145,14 @@ def read_texts(path: Path) -> Iterator[tuple[int, pa.Array]]:
             start += len(texts)
 
 
-def select_texts(path: Path, mask: np.ndarray, limit: int | None = None) -> Iterator[list[str]]:
-    """The texts of the rows where `mask` is true, in file order, batch by batch."""
-    left = limit if limit is not None else len(mask)
-    for start, texts in read_texts(path):
+def select_texts(
+    source: "SourceSplit", rows: np.ndarray, limit: int | None = None
+) -> Iterator[list[str]]:
+    """The texts of these rows of a spilled split, in file order, batch by batch."""
+    mask = np.zeros(source.rows, dtype=bool)
+    mask[rows] = True
+    left = limit if limit is not None else len(rows)
+    for start, texts in read_texts(source.texts):
         chosen = mask[start : start + len(texts)]
         if left <= 0:
             return
@@ -245,9 +249,7 @@ def fit_texts(
     """The training texts for the tokenizer: all, or `samples` of them drawn with `seed`."""
     if samples is not None and samples < len(rows):
         rows = np.random.default_rng(seed).choice(rows, samples, replace=False)
-    mask = np.zeros(source.rows, dtype=bool)
-    mask[rows] = True
-    return select_texts(source.texts, mask)
+    return select_texts(source, rows)
 
 
 def encode(
