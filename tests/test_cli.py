@@ -46,7 +46,8 @@ def test_cli_module_does_not_import_heavy_libraries() -> None:
         ("trainer.max_epochs=0", "trainer.max_epochs=0 with train=true trains nothing"),
         (
             "embeddings.init=xavier",
-            "embeddings.init='xavier' is not allowed here; choose one of uniform, normal",
+            "embeddings.init='xavier' is not allowed here; choose one of auto, uniform, normal, "
+            "pytorch",
         ),
     ],
 )

@@ -132,6 +132,7 @@ def test_imdb_slice_trains_and_learns(tmp_path: Path) -> None:
         "data.max_samples=3000",
         "data.max_length=200",
         "model.encoder.embedding_dim=64",
+        "data.batch_size=32",  # 188 steps: test accuracy 0.66-0.72 over seeds 1, 2, 3, 42
         "trainer.max_epochs=2",
         "callbacks.model_summary=null",
         cwd=tmp_path,

@@ -45,6 +45,37 @@ def test_embedding_init_sets_the_scale_of_every_table_and_keeps_padding_zero(ini
     assert encoder.embedding.weight[0].abs().sum() == 0
 
 
+def test_the_default_embedding_start_is_each_models_best_known() -> None:
+    """auto: Kim's U(-0.25, 0.25) for the CNN, fastText's U(-1/dim, 1/dim) for the bag of
+    n-grams, PyTorch's N(0, 1) kept for the LSTM and for an encoder without embeddings of
+    its own; pytorch keeps N(0, 1)."""
+    from textbench.models.boe import BagOfNgramsEncoder
+    from textbench.models.cnn import CNNEncoder
+    from textbench.models.embeddings import init_embeddings
+    from textbench.models.lstm import LSTMEncoder
+
+    lstm = LSTMEncoder(vocab_size=2000, embedding_dim=50)
+    init_embeddings(lstm, "auto", None)
+    assert 0.9 < lstm.embedding.weight[1:].std().item() < 1.1
+    init_embeddings(lstm, "uniform", None)  # asked for: Kim's scale
+    assert 0.24 < lstm.embedding.weight.abs().max().item() <= 0.25
+
+    cnn = CNNEncoder(vocab_size=2000, embedding_dim=50)
+    init_embeddings(cnn, "auto", None)
+    assert 0.24 < cnn.embedding.weight.abs().max().item() <= 0.25
+    boe = BagOfNgramsEncoder(vocab_size=2000, embedding_dim=40, buckets=1000)
+    init_embeddings(boe, "auto", None)
+    for table in (boe.embedding.weight, boe.grams.weight):
+        assert 0.9 / 40 < table.abs().max().item() <= 1 / 40
+    kept = CNNEncoder(vocab_size=2000, embedding_dim=50)
+    init_embeddings(kept, "pytorch", None)
+    assert 0.9 < kept.embedding.weight[1:].std().item() < 1.1
+    head = torch.nn.Linear(2, 2)
+    before = head.weight.clone()
+    init_embeddings(head, "auto", None)  # e.g. a pretrained encoder: left as it is
+    assert torch.equal(head.weight, before)
+
+
 def test_embedding_options_refuse_an_encoder_without_its_own_embedding() -> None:
     from textbench.errors import ConfigError
     from textbench.models.embeddings import init_embeddings

@@ -12,7 +12,7 @@ POOLINGS = {
     "transformer": ("cls", "mean"),
     "pretrained": ("cls", "mean"),
 }
-EMBEDDING_INITS = ("uniform", "normal")
+EMBEDDING_INITS = ("auto", "uniform", "normal", "pytorch")
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -30,7 +30,7 @@ def check_config(cfg: DictConfig) -> None:
     init = cfg.get("embeddings", {}).get("init")
     if init is not None:
         check_choice("embeddings.init", init, EMBEDDING_INITS)
-        _positive(cfg, "embeddings.scale", example="0.25")
+    _positive(cfg, "embeddings.scale", example="0.25")
     encoder = cfg.model.get("encoder") or {}
     kind = str(encoder.get("_target_", "")).rsplit(".", 2)[-2] if encoder else ""
     if "pooling" in encoder and kind in POOLINGS:

@@ -32,6 +32,7 @@ class BagOfNgramsEncoder(nn.Module):
         self.grams = nn.Embedding(buckets, embedding_dim) if ngrams > 1 else None
         self.dropout = nn.Dropout(dropout)
         self.output_dim = embedding_dim
+        self.embedding_scale = 1 / embedding_dim  # fastText's start, U(-1/dim, 1/dim)
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         mask = padding_mask(lengths, input_ids.size(1)).unsqueeze(-1)

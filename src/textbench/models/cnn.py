@@ -23,6 +23,7 @@ class CNNEncoder(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.convs = nn.ModuleList(nn.Conv1d(embedding_dim, num_filters, k) for k in kernel_sizes)
         self.output_dim = num_filters * len(self.kernel_sizes)
+        self.embedding_scale = 0.25  # Kim (2014): U(-0.25, 0.25)
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x = self.dropout(self.embedding(input_ids)).transpose(1, 2)

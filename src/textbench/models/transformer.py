@@ -42,6 +42,7 @@ class TransformerEncoder(nn.Module):
             layer, num_layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False
         )
         self.output_dim = d_model
+        self.embedding_scale = 0.25  # a small start, as Kim's (BERT: N(0, 0.02))
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x = self.embedding(input_ids)

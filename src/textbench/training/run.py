@@ -70,8 +70,7 @@ def _build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
         optimizer=instantiate(cfg.optimizer),
         scheduler=scheduler,
     )
-    if cfg.embeddings.get("init"):
-        init_embeddings(model.encoder, cfg.embeddings.init, cfg.embeddings.scale)
+    init_embeddings(model.encoder, cfg.embeddings.init, cfg.embeddings.scale)
     if cfg.embeddings.path:
         load_word_vectors(
             word_embedding(model.encoder, "embeddings.path"),
