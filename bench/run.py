@@ -120,18 +120,20 @@ The two alternate, {args.repeats} times; the ratio is the median of the pairs' r
 
 
 def startup(args: argparse.Namespace, work: Path) -> str:
+    """The installed command, as a user starts it (beside this Python: no venv needed)."""
+    command = str(Path(sys.executable).with_name("textbench-train"))
     helps, firsts = [], []
     env = {**os.environ, "PYTHONPATH": f"{BENCH}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     for repeat in range(args.repeats):
         start = time.perf_counter()
-        subprocess.run(["textbench-train", "--help"], check=True, capture_output=True)
+        subprocess.run([command, "--help"], check=True, capture_output=True)
         helps.append(time.perf_counter() - start)
         clock = work / f"first-step-{repeat}"
         cache = work / f"cache-{repeat}"
         launched = time.time()
         subprocess.run(
             [
-                "textbench-train",
+                command,
                 "+callbacks.clock._target_=clock.FirstStepClock",
                 f"+callbacks.clock.path={clock}",
                 "test=false",

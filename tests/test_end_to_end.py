@@ -122,6 +122,12 @@ def test_ddp_cpu_counts_each_example_once_and_keeps_buckets(tmp_path: Path) -> N
     assert single["examples"] == 401
     assert single["acc"] == pytest.approx(metrics["test"]["test/acc"], abs=1e-6)
     assert single["f1"] == pytest.approx(metrics["test"]["test/f1"], abs=1e-6)
+    # each rank's test predictions gathered: every test row once, as accurate as logged
+    with (run / "test_predictions.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["row"]) for r in rows] == list(range(401))
+    right = sum(r["label"] == r["predicted"] for r in rows) / 401
+    assert right == pytest.approx(metrics["test"]["test/acc"], abs=1e-6)
 
 
 @needs_shared_data

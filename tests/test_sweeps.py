@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import browser
 from tests.conftest import RESUMABLE_RUN, ROOT, make_cfg, run_cli
 from textbench.report import main as report_main
 
@@ -35,12 +36,17 @@ def _reproduce(cwd: Path, run: str, out: str) -> dict:
     return json.loads((cwd / out / "reproduce.json").read_text())
 
 
-def test_sweep_report_groups_seeds(tmp_path: Path) -> None:
-    result = run_cli(
-        "-m", "model=cnn,lstm", "seed=1,2", "hydra.sweep.dir=sweep", *QUICK, cwd=tmp_path
-    )
+@pytest.fixture(scope="module")
+def two_models_two_seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished sweep, model=cnn,lstm seed=1,2, shared by the report tests."""
+    root = tmp_path_factory.mktemp("two_models")
+    result = run_cli("-m", "model=cnn,lstm", "seed=1,2", "hydra.sweep.dir=sweep", *QUICK, cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
-    sweep = tmp_path / "sweep"
+    return root / "sweep"
+
+
+def test_sweep_report_groups_seeds(two_models_two_seeds: Path, tmp_path: Path) -> None:
+    sweep = two_models_two_seeds
     rows = _summary(sweep)
     assert [r["status"] for r in rows] == ["completed"] * 4
     markdown = (sweep / "summary.md").read_text()
@@ -51,6 +57,41 @@ def test_sweep_report_groups_seeds(tmp_path: Path) -> None:
     again = _summary(tmp_path / "again")
     assert [r.pop("job") for r in again] == [str(sweep / str(i)) for i in range(4)]
     assert again == [{k: v for k, v in r.items() if k != "job"} for r in rows]
+
+
+def test_html_report_loads_in_a_browser_and_sorts(two_models_two_seeds: Path) -> None:
+    """summary.html in headless Chromium: no console message, one row per job and group,
+    self-contained (no http), the jobs table sorted by a click; a screenshot is kept."""
+    page = two_models_two_seeds / "summary.html"
+    text = page.read_text()
+    assert "http://" not in text and "https://" not in text
+    assert "Verdict</strong>: <code>model=" in text
+    dom, console = browser.load(page)
+    assert console == []
+    assert len(browser.table_rows(dom, "jobs")) == 4
+    assert len(browser.table_rows(dom, "groups")) == 2
+    assert dom.count('src="data:image/png;base64,') == 2  # both plots, embedded
+    assert dom.count("<summary>confusion matrix</summary>") == 4
+    # Click the val/acc header once (ascending), then again (descending).
+    column = 3  # job, status, overrides, val/acc
+    for clicks, descending in ((1, False), (2, True)):
+        click = f"document.querySelectorAll('#jobs thead th')[{column}].click();"
+        clicked = page.with_name(f"clicked{clicks}.html")
+        clicked.write_text(text.replace("</body>", f"<script>{click * clicks}</script></body>"))
+        dom, console = browser.load(clicked)
+        values = [float(row[column]) for row in browser.table_rows(dom, "jobs")]
+        assert console == [] and len(set(values)) > 1
+        assert values == sorted(values, reverse=descending)
+    shot = browser.screenshot(page, ROOT / "outputs" / "screenshots" / "summary.html.png")
+    assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+def test_the_browser_check_sees_a_script_error(tmp_path: Path) -> None:
+    """The console check above can fail: a page whose script throws is caught."""
+    page = tmp_path / "broken.html"
+    page.write_text("<!DOCTYPE html><html><body><script>notDefined();</script></body></html>")
+    _, console = browser.load(page)
+    assert len(console) == 1 and "Uncaught ReferenceError: notDefined" in console[0]
 
 
 def test_report_marks_failed_jobs(tmp_path: Path) -> None:

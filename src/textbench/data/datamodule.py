@@ -291,9 +291,12 @@ class TextDataModule(L.LightningDataModule):
         """Write the fitted tokenizer next to the run's other outputs."""
         self.tokenizer.save(Path(directory) / "tokenizer.json")
 
-    def _sampler(self, split: str) -> EpochSampler:
+    def _ranks(self) -> tuple[int, int]:
+        return (self.trainer.world_size, self.trainer.global_rank) if self.trainer else (1, 0)
+
+    def _sampler(self, split: str, ranks: tuple[int, int] | None = None) -> EpochSampler:
         train = split == "train"
-        ranks = (self.trainer.world_size, self.trainer.global_rank) if self.trainer else (1, 0)
+        ranks = ranks or self._ranks()
         return EpochSampler(
             self.splits[split].lengths,
             self.batch_size if train else self.eval_batch_size,
@@ -305,8 +308,11 @@ class TextDataModule(L.LightningDataModule):
         )
 
     def eval_order(self, split: str) -> np.ndarray:
-        """The order in which an evaluation loader serves a split's examples (one process)."""
-        return np.fromiter(self._sampler(split), dtype=np.int64)
+        """The split's examples in the order the evaluation loaders serve them: rank 0's
+        share, then rank 1's, ... (one process: the whole order)."""
+        world = self._ranks()[0]
+        shares = [self._sampler(split, (world, rank)) for rank in range(world)]
+        return np.concatenate([np.fromiter(share, dtype=np.int64) for share in shares])
 
     def _loader(self, split: str) -> DataLoader:
         train = split == "train"

@@ -61,7 +61,8 @@ class TextClassifier(L.LightningModule):
         for stage in STAGES:
             setattr(self, f"{stage}_metrics", StageMetrics(stage, num_classes))
         self.best_val: dict[str, float] = {}
-        # class probabilities of the test batches, in the order the loader served them
+        # class probabilities of the test batches in the order the loader served them; after
+        # the test epoch, one tensor per rank (each rank's share, gathered from all ranks)
         self.test_probabilities: list[torch.Tensor] = []
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -123,6 +124,20 @@ class TextClassifier(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
+        mine = (
+            torch.cat(self.test_probabilities)
+            if self.test_probabilities
+            else torch.zeros(0, self.head[-1].out_features)
+        )
+        if self.trainer.world_size == 1:
+            self.test_probabilities = [mine]
+            return
+        # ranks hold shares of different sizes: gather the sizes, then the padded shares
+        sizes = self.all_gather(torch.tensor(len(mine), device=self.device)).tolist()
+        padded = torch.zeros(max(sizes), mine.size(1), device=self.device)
+        padded[: len(mine)] = mine.to(self.device)
+        shares = self.all_gather(padded).cpu()
+        self.test_probabilities = [shares[r, :n] for r, n in enumerate(sizes)]
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["best_val"] = self.best_val

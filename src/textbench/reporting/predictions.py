@@ -89,3 +89,19 @@ def describe(result: dict[str, Any], alpha: float = 0.05) -> str:
         f"A alone is right on {result['only_a_right']}, B alone on {result['only_b_right']}; "
         f"McNemar's exact test: p = {p:.3g}, so {significant} significant at {alpha}."
     )
+
+
+def confusion(run: Path) -> tuple[list[str], list[list[int]]] | None:
+    """The run's test confusion matrix (rows: true label, columns: predicted), from its
+    saved predictions; None where the run has none."""
+    path = run / FILE
+    if not path.is_file():
+        return None
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        names = [c.removeprefix("p_") for c in reader.fieldnames or [] if c.startswith("p_")]
+        index = {name: i for i, name in enumerate(names)}
+        matrix = [[0] * len(names) for _ in names]
+        for r in reader:
+            matrix[index[r["label"]]][index[r["predicted"]]] += 1
+    return names, matrix

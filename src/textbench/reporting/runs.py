@@ -46,6 +46,14 @@ class Job:
         return (self.manifest.get("seed"), fold)
 
 
+def relative(path: Path, root: Path) -> str:
+    """`path` as seen from `root` (for links and tables), or whole where it lies elsewhere."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from textbench.reporting.curves import read_epoch_metrics
-from textbench.reporting.runs import Group, Job, common_overrides, find_jobs, group_jobs
+from textbench.reporting.html import render_html
+from textbench.reporting.runs import (
+    Group,
+    Job,
+    common_overrides,
+    find_jobs,
+    group_jobs,
+    relative,
+)
 from textbench.reporting.statistics import Comparison, Interval, compare, holm, interval, verdict
 
 TEST_KEYS = ("test/acc", "test/f1")
@@ -16,8 +24,41 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def _mean_std(stats: tuple[float, float, int] | None) -> str:
-    return "" if stats is None else f"{stats[0]:.4f} ± {stats[1]:.4f}"
+@dataclass
+class Cell:
+    """A table cell: its text, the value it sorts by, and how it is shown."""
+
+    text: str
+    sort: float | None = None
+    code: bool = False
+    link: str | None = None
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[Cell]]
+    numeric: set[int]  # columns that sort as numbers (right-aligned)
+
+    def markdown(self) -> list[str]:
+        align = ["---:" if i in self.numeric else "---" for i in range(len(self.header))]
+        lines = [f"| {' | '.join(self.header)} |", f"|{'|'.join(align)}|"]
+        for row in self.rows:
+            cells = [f"`{c.text}`" if c.code and c.text else c.text for c in row]
+            lines.append(f"| {' | '.join(cells)} |")
+        return lines
+
+
+@dataclass
+class Report:
+    """What summary.md and summary.html show."""
+
+    verdict: str | None
+    test_verdict: str | None
+    preamble: list[str]
+    groups: Table
+    jobs: Table
+    failures: list[tuple[str, str]]
 
 
 @dataclass
@@ -82,16 +123,53 @@ def write_report(
     }
     _write_csv(jobs, keys, files["csv"], out_dir)
     _write_groups_csv(groups, analyses, files["groups_csv"])
-    files["md"].write_text(_markdown(jobs, groups, keys, metric, analyses, out_dir))
-    files.update(_plots(jobs, groups, metric, analyses, out_dir))
+    report = _report(jobs, groups, keys, metric, analyses, out_dir)
+    files["md"].write_text(_markdown(report))
+    plots = _plots(jobs, groups, metric, analyses, out_dir)
+    files.update(plots)
+    files["html"] = out_dir / "summary.html"
+    files["html"].write_text(render_html(report, jobs, plots, out_dir))
     return files
 
 
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
+def _report(
+    jobs: list[Job],
+    groups: list[Group],
+    keys: list[str],
+    metric: str,
+    analyses: dict[str, Analysis],
+    root: Path,
+) -> Report:
+    counts = {s: sum(j.status == s for j in jobs) for s in dict.fromkeys(j.status for j in jobs)}
+    common = " ".join(sorted(common_overrides(jobs))) or "none"
+    verdict = test_verdict = None
+    if metric in analyses:
+        best = next(iter(analyses[metric].intervals))
+        verdict = analyses[metric].verdict(best)
+        tested = [k for k in keys[1:] if k in analyses and best in analyses[k].intervals]
+        test_verdict = analyses[tested[0]].verdict(best) if tested else None
+    preamble = [
+        f"{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + ".",
+        f"Overrides shared by every job: `{common}`.",
+        f"Groups are the jobs that differ only by seed, best first by {metric} "
+        "(best validation epoch): mean ± sample std [95% t-interval of the mean] over "
+        "completed jobs. Each group is compared with the best: Δ of the means, the p-value "
+        "Holm-corrected over the comparisons (paired t-test when both ran the same seeds, "
+        "else Welch's), and Cohen's d.",
+    ]
+    failures = [
+        (relative(j.path, root), j.manifest["error"])
+        for j in jobs
+        if j.status == "failed" and j.manifest.get("error")
+    ]
+    return Report(
+        verdict,
+        test_verdict,
+        preamble,
+        _groups_table(groups, keys, metric, analyses),
+        _jobs_table(jobs, keys, root),
+        failures,
+    )
 
 
 def _write_csv(jobs: list[Job], keys: list[str], path: Path, root: Path) -> None:
@@ -103,7 +181,7 @@ def _write_csv(jobs: list[Job], keys: list[str], path: Path, root: Path) -> None
         for job in jobs:
             writer.writerow(
                 [
-                    _rel(job.path, root),
+                    relative(job.path, root),
                     job.status,
                     " ".join(job.overrides),
                     *(_fmt(job.value(k), 6) for k in keys),
@@ -134,84 +212,87 @@ def _write_groups_csv(groups: list[Group], analyses: dict[str, Analysis], path: 
             writer.writerow(row)
 
 
-def _interval_cell(i: Interval | None) -> str:
+def _interval_cell(i: Interval | None) -> Cell:
     if i is None:
-        return ""
+        return Cell("")
     if i.low is None:
-        return f"{i.mean:.4f} (n=1: no interval)"
-    return f"{i.mean:.4f} ± {i.std:.4f} [{i.low:.4f}, {i.high:.4f}]"
+        return Cell(f"{i.mean:.4f} (n=1: no interval)", i.mean)
+    return Cell(f"{i.mean:.4f} ± {i.std:.4f} [{i.low:.4f}, {i.high:.4f}]", i.mean)
 
 
-def _comparison_cells(c: Comparison | None, best: bool) -> list[str]:
+def _comparison_cells(c: Comparison | None, best: bool) -> list[Cell]:
     if c is None:
-        return ["best" if best else "", "", ""]
+        return [Cell("best" if best else "", 0.0 if best else None), Cell(""), Cell("")]
     if c.p_holm is None:
-        return [f"{c.difference:+.4f}", c.test, ""]
-    return [f"{c.difference:+.4f}", f"{c.p_holm:.3g} ({c.test})", f"{c.effect:.2f}"]
-
-
-def _markdown(
-    jobs: list[Job],
-    groups: list[Group],
-    keys: list[str],
-    metric: str,
-    analyses: dict[str, Analysis],
-    root: Path,
-) -> str:
-    counts = {s: sum(j.status == s for j in jobs) for s in dict.fromkeys(j.status for j in jobs)}
-    common = " ".join(sorted(common_overrides(jobs))) or "none"
-    lines = ["# Sweep summary", ""]
-    if metric in analyses:
-        best = next(iter(analyses[metric].intervals))
-        lines += [f"**Verdict**: {analyses[metric].verdict(best)}", ""]
-        for key in keys[1:]:
-            if key in analyses and best in analyses[key].intervals:
-                lines += [f"On the test split: {analyses[key].verdict(best)}", ""]
-                break
-    lines += [
-        f"{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + ".",
-        f"Overrides shared by every job: `{common}`.",
-        f"Groups are the jobs that differ only by seed, best first by {metric} "
-        "(best validation epoch): mean ± sample std [95% t-interval of the mean] over "
-        "completed jobs. Each group is compared with the best: Δ of the means, the p-value "
-        "Holm-corrected over the comparisons (paired t-test when both ran the same seeds, "
-        "else Welch's), and Cohen's d.",
-        "",
-        "## Groups",
-        "",
-        f"| rank | overrides | n | {metric} | Δ | p (Holm) | d | {' | '.join(keys[1:])} |",
-        "|---:|---|---:|---:|---:|---|---:|" + "---:|" * len(keys[1:]),
+        return [Cell(f"{c.difference:+.4f}", c.difference), Cell(c.test), Cell("")]
+    return [
+        Cell(f"{c.difference:+.4f}", c.difference),
+        Cell(f"{c.p_holm:.3g} ({c.test})", c.p_holm),
+        Cell(f"{c.effect:.2f}", c.effect),
     ]
+
+
+def _mean_std(stats: tuple[float, float, int] | None) -> Cell:
+    return Cell("") if stats is None else Cell(f"{stats[0]:.4f} ± {stats[1]:.4f}", stats[0])
+
+
+def _groups_table(
+    groups: list[Group], keys: list[str], metric: str, analyses: dict[str, Analysis]
+) -> Table:
+    """One row per group, best first: interval of the ranking metric, the test against the
+    best, and the other metrics."""
     analysis = analyses.get(metric)
+    header = ["rank", "overrides", "n", metric, "Δ", "p (Holm)", "d", *keys[1:]]
+    rows = []
     for rank, group in enumerate(groups, 1):
         n = group.metrics.get(metric, (0, 0, 0))[2]
-        cells = [
-            _interval_cell(analysis.intervals.get(group.name) if analysis else None),
-            *_comparison_cells(
-                analysis.comparisons.get(group.name) if analysis else None,
-                analysis is not None and group.name == next(iter(analysis.intervals)),
-            ),
-            *(_mean_std(group.metrics.get(k)) for k in keys[1:]),
-        ]
-        lines.append(f"| {rank} | `{group.name}` | {n} | {' | '.join(cells)} |")
-    lines += [
-        "",
-        "## Jobs",
-        "",
-        f"| job | status | overrides | {' | '.join(keys)} | epochs | wall time (s) |",
-        "|---|---|---|" + "---:|" * (len(keys) + 2),
-    ]
-    for job in jobs:
-        cells = [_fmt(job.value(k)) for k in keys]
-        wall = job.metrics.get("wall_time_s", job.manifest.get("wall_time_s", ""))
-        lines.append(
-            f"| {_rel(job.path, root)} | {job.status} | `{' '.join(job.overrides)}` | "
-            f"{' | '.join(cells)} | {job.metrics.get('epochs', '')} | {wall} |"
+        rows.append(
+            [
+                Cell(str(rank), rank),
+                Cell(group.name, code=True),
+                Cell(str(n), n),
+                _interval_cell(analysis.intervals.get(group.name) if analysis else None),
+                *_comparison_cells(
+                    analysis.comparisons.get(group.name) if analysis else None,
+                    analysis is not None and group.name == next(iter(analysis.intervals)),
+                ),
+                *(_mean_std(group.metrics.get(k)) for k in keys[1:]),
+            ]
         )
-    failed = [j for j in jobs if j.status == "failed" and j.manifest.get("error")]
-    if failed:
+    return Table(header, rows, numeric={0, 2, *range(3, len(header))} - {5})
+
+
+def _jobs_table(jobs: list[Job], keys: list[str], root: Path) -> Table:
+    """One row per job, in directory order, linked to its directory; the overrides every
+    job shares are left out (the report states them once)."""
+    header = ["job", "status", "overrides", *keys, "epochs", "wall time (s)"]
+    common = common_overrides(jobs)
+    rows = []
+    for job in jobs:
+        wall = job.metrics.get("wall_time_s", job.manifest.get("wall_time_s"))
+        epochs = job.metrics.get("epochs")
+        rows.append(
+            [
+                Cell(relative(job.path, root), link=relative(job.path, root)),
+                Cell(job.status),
+                Cell(" ".join(o for o in job.overrides if o not in common), code=True),
+                *(Cell(_fmt(v := job.value(k)), v) for k in keys),
+                Cell("" if epochs is None else str(epochs), epochs),
+                Cell("" if wall is None else str(wall), wall),
+            ]
+        )
+    return Table(header, rows, numeric=set(range(3, len(header))))
+
+
+def _markdown(report: "Report") -> str:
+    lines = ["# Sweep summary", ""]
+    lines += [f"**Verdict**: {report.verdict}", ""] if report.verdict else []
+    lines += [f"On the test split: {report.test_verdict}", ""] if report.test_verdict else []
+    lines += [*report.preamble, "", "## Groups", "", *report.groups.markdown()]
+    lines += ["", "## Jobs", "", *report.jobs.markdown()]
+    if report.failures:
         lines += ["", "## Failures", ""]
-        lines += [f"- {_rel(j.path, root)}: {j.manifest['error']}" for j in failed]
+        lines += [f"- {job}: {error}" for job, error in report.failures]
     return "\n".join(lines) + "\n"
 
 

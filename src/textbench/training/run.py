@@ -174,8 +174,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             test = {
                 k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")
             }
-            if trainer.world_size == 1 and model.test_probabilities:
-                write_predictions(
+            if trainer.is_global_zero and model.test_probabilities:
+                write_predictions(  # the shares of every rank, gathered in rank order
                     output_dir / PREDICTIONS,
                     datamodule.eval_order("test"),
                     torch.cat(model.test_probabilities).numpy(),
