@@ -2,14 +2,19 @@
 
     python experiments/results.py add outputs/train/multiruns/<sweep>   # after a sweep
     python experiments/results.py add SWEEP_A SWEEP_B  # one experiment's seeds, run in parts
+    python experiments/results.py tuning SWEEP --name NAME  # a sweep that chose a setting
     python experiments/results.py table                                # RESULTS.md
 
 `add` reads the sweep with textbench's own report code and stores one small JSON per
 experiment in experiments/results/ (committed, unlike outputs/), so that rows measured in
 different sessions and on different machines add up; `table` writes RESULTS.md from them.
+`tuning` keeps a tuning sweep's report (verdict and groups, by validation accuracy) in
+experiments/tuning/, so anyone can audit how a setting was chosen. Both refuse runs made
+from a tree with uncommitted changes unless given --allow-dirty.
 """
 
 import argparse
+import csv
 import json
 import statistics
 from datetime import datetime, timezone
@@ -21,6 +26,7 @@ from textbench.reporting.runs import find_jobs
 
 HERE = Path(__file__).resolve().parent
 STORE = HERE / "results"
+TUNING = HERE / "tuning"
 # test-accuracy targets (mean over seeds) from the issue that asked for these experiments
 TARGETS = {
     "imdb_cnn": 0.885,
@@ -39,13 +45,34 @@ def overrides_of(sweep: Path) -> list[str]:
     return yaml.safe_load((sweep / "multirun.yaml").read_text())["hydra"]["overrides"]["task"]
 
 
-def add(experiment: str, sweeps: dict[Path, list[str]]) -> Path:
-    """Record one experiment from one or more sweeps (each with its overrides), e.g. seeds
-    run in different sessions."""
-    jobs = [j for j in find_jobs(list(sweeps)) if j.status == "completed"]
+def completed_jobs(sweeps: list[Path], allow_dirty: bool) -> list:
+    """The completed jobs of the sweeps; refused where any ran from uncommitted code."""
+    jobs = [j for j in find_jobs(sweeps) if j.status == "completed"]
     if not jobs:
         raise SystemExit(f"No completed job under {', '.join(map(str, sweeps))}.")
+    dirty = [j.path for j in jobs if (j.manifest.get("code") or {}).get("dirty", True)]
+    if dirty and not allow_dirty:
+        raise SystemExit(
+            f"{len(dirty)} of {len(jobs)} runs (first: {dirty[0]}) started from a tree with "
+            "uncommitted changes (or no git record), so their code cannot be named by a "
+            "commit. Commit, run the sweep again, or pass --allow-dirty to record them anyway."
+        )
+    return jobs
+
+
+def protocol(job) -> str:
+    """How a run's test split was made: a cross-validation fold, or the data's own split."""
+    config = yaml.safe_load((job.path / ".hydra" / "config.yaml").read_text())
+    folds = (config.get("cv") or {}).get("folds")
+    return f"{folds}-fold CV" if folds else "seeds"
+
+
+def add(experiment: str, sweeps: dict[Path, list[str]], allow_dirty: bool = False) -> Path:
+    """Record one experiment from one or more sweeps (each with its overrides), e.g. seeds
+    run in different sessions."""
+    jobs = completed_jobs(list(sweeps), allow_dirty)
     accs = [j.metrics["test"]["test/acc"] for j in jobs]
+    vals = [j.metrics["best_val"]["val/acc"] for j in jobs]
     epoch_times = [t for j in jobs for t in j.metrics.get("train_epoch_time_s", [])]
     starts = sorted(j.manifest.get("start_time") or "" for j in jobs)
     codes = [j.manifest.get("code") for j in jobs]
@@ -53,6 +80,8 @@ def add(experiment: str, sweeps: dict[Path, list[str]]) -> Path:
         "experiment": experiment,
         "command": " ; ".join("textbench-train -m " + " ".join(t) for t in sweeps.values()),
         "seeds": len(jobs),
+        "protocol": sorted({protocol(j) for j in jobs}),
+        "val_acc_mean": statistics.fmean(vals),
         "test_acc": accs,
         "test_acc_mean": statistics.fmean(accs),
         "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
@@ -69,6 +98,46 @@ def add(experiment: str, sweeps: dict[Path, list[str]]) -> Path:
     path = STORE / f"{experiment}.json"
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def tuning(sweep: Path, name: str, allow_dirty: bool = False) -> Path:
+    """Keep a tuning sweep's report: the command, the code, and its verdict and groups by
+    validation accuracy (the test columns are left out: they chose nothing)."""
+    from textbench.reporting.summary import write_report
+
+    jobs = completed_jobs([sweep], allow_dirty)
+    task = overrides_of(sweep)
+    experiment = next(o.split("=", 1)[1] for o in task if o.startswith("experiment="))
+    files = write_report([sweep], sweep, metric="val/acc")
+    verdict = files["md"].read_text().splitlines()[2]
+    with files["groups_csv"].open() as f:
+        rows = list(csv.DictReader(f))
+    code = code_label([j.manifest.get("code") for j in jobs[:1]])
+    lines = [
+        f"# {experiment}: {name}",
+        "",
+        f"`textbench-train -m {' '.join(task)}` at {code}, "
+        f"{jobs[0].manifest.get('start_time', '')[:10]}, {len(jobs)} runs. Chosen by the "
+        "validation accuracy of the best epoch, mean over the repeats; the test split chose "
+        "nothing and is not shown.",
+        "",
+        verdict,
+        "",
+        "| group | val/acc | std | n | 95% interval | Δ vs best | p (Holm) |",
+        "|---|---:|---:|---:|---|---:|---:|",
+    ]
+    for r in rows:
+        mean, std = float(r["val/acc:mean"]), float(r["val/acc:std"] or 0)
+        low, high = r["val/acc:ci95_low"], r["val/acc:ci95_high"]
+        span = f"[{float(low):.4f}, {float(high):.4f}]" if low else ""
+        lines.append(
+            f"| `{r['group']}` | {mean:.4f} | {std:.4f} | {r['val/acc:n']} | {span} "
+            f"| {r['val/acc:vs_best'] or 'best'} | {r['val/acc:p_holm']} |"
+        )
+    TUNING.mkdir(exist_ok=True)
+    out = TUNING / f"{experiment}_{name}.md"
+    out.write_text("\n".join(lines) + "\n")
+    return out
 
 
 def code_label(codes: list[dict | None]) -> str:
@@ -91,15 +160,17 @@ def table() -> Path:
         "# Results",
         "",
         "Made by `python experiments/results.py table` from the sweeps recorded in "
-        "`experiments/results/` (each by `python experiments/results.py add SWEEP_DIR`).",
-        "Test accuracy is the mean ± sample std over seeds (MR: each seed is its own random "
-        "80/10/10 split); epoch time is training only, validation excluded; tokens per "
-        "second count real (non-padding) tokens; code is the commit the runs started from "
-        "(+diff: with uncommitted changes, saved as git.diff in each run directory).",
+        "`experiments/results/` (each by `python experiments/results.py add SWEEP_DIR`), "
+        "under the protocol of `experiments/README.md`: every setting chosen on validation "
+        "data (tuning sweeps in `experiments/tuning/`), the test split run once per job.",
+        "Accuracies are means ± sample std over the repeats: k-fold CV folds (MR, as Kim "
+        "2014) or seeds (IMDB: its own 25k/25k split); validation is the best epoch's; "
+        "epoch time is training only; tokens per second count real (non-padding) tokens; "
+        "code is the commit the runs started from (+diff: with uncommitted changes).",
         "",
-        "| experiment | test accuracy | target | seeds | epochs | epoch time | run time "
-        "| tokens/s | measured | machine | code | command |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|",
+        "| experiment | test accuracy | target | validation | repeats | epochs | epoch time "
+        "| run time | tokens/s | measured | machine | code | command |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---|---|---|---|",
     ]
     for r in records:
         target = TARGETS.get(r["experiment"])
@@ -109,14 +180,24 @@ def table() -> Path:
             f", {', '.join(machine['gpus'])}" if machine.get("gpus") else ""
         )
         epoch = r["train_epoch_time_s"]
+        val = f"{100 * r['val_acc_mean']:.2f}%" if "val_acc_mean" in r else ""
+        folds = any("CV" in p for p in r.get("protocol", []))
+        repeats = f"{r['seeds']} {'folds' if folds else 'seeds'}"
+        name = r["experiment"] + ("" if "protocol" in r else " †")
         lines.append(
-            f"| {r['experiment']} | {100 * r['test_acc_mean']:.2f} ± "
+            f"| {name} | {100 * r['test_acc_mean']:.2f} ± "
             f"{100 * r['test_acc_std']:.2f}%{verdict} | "
-            f"{'' if target is None else f'{100 * target:.1f}%'} | {r['seeds']} | "
+            f"{'' if target is None else f'{100 * target:.1f}%'} | {val} | {repeats} | "
             f"{r['epochs']:.1f} | {'' if epoch is None else f'{epoch:.0f} s'} | "
             f"{r['run_wall_time_s'] / 60:.1f} min | {r['train_tokens_per_s']:,.0f} | "
             f"{dates(r)} | {where} | {code_label(r['code'])} | `{r['command']}` |"
         )
+    if any("protocol" not in r for r in records):
+        lines += [
+            "",
+            "† measured before the protocol: some of its settings were chosen with test "
+            "figures in view, and MR rows used random 80/10/10 splits; to be re-run.",
+        ]
     missing = sorted(set(TARGETS) - {r["experiment"] for r in records})
     if missing:
         lines += ["", "Not measured yet: " + ", ".join(f"`{m}`" for m in missing) + "."]
@@ -130,9 +211,20 @@ def table() -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("add").add_argument("sweeps", nargs="+", type=Path)
+    add_parser = sub.add_parser("add")
+    add_parser.add_argument("sweeps", nargs="+", type=Path)
+    tune_parser = sub.add_parser("tuning")
+    tune_parser.add_argument("sweep", type=Path)
+    tune_parser.add_argument("--name", required=True, help="what the sweep chose, e.g. lr")
+    for sub_parser in (add_parser, tune_parser):
+        sub_parser.add_argument(
+            "--allow-dirty", action="store_true", help="record runs of uncommitted code"
+        )
     sub.add_parser("table")
     args = parser.parse_args()
+    if args.command == "tuning":
+        print(f"recorded {tuning(args.sweep, args.name, args.allow_dirty)}")
+        return
     if args.command == "add":
         by_experiment: dict[str, dict[Path, list[str]]] = {}
         for sweep in args.sweeps:
@@ -140,7 +232,7 @@ def main() -> None:
             experiment = next(o.split("=", 1)[1] for o in task if o.startswith("experiment="))
             by_experiment.setdefault(experiment, {})[sweep] = task
         for experiment, sweeps in by_experiment.items():
-            print(f"recorded {add(experiment, sweeps)}")
+            print(f"recorded {add(experiment, sweeps, args.allow_dirty)}")
     print(f"wrote {table()}")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import TINY, run_cli
+from tests.conftest import ROOT, TINY, make_cfg, run_cli
 
 
 def test_help_lists_every_group_and_its_options(tmp_path: Path) -> None:
@@ -103,3 +103,15 @@ def test_an_impossible_output_directory_is_one_sentence(tmp_path: Path, key: str
     assert result.returncode == 2
     assert "the output directory /proc/textbench/x cannot be created or written" in result.stderr
     assert f"{key}=DIR" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "experiment", sorted(p.stem for p in (ROOT / "experiments").glob("*.yaml"))
+)
+def test_every_experiment_composes_and_passes_the_checks(tmp_path: Path, experiment: str) -> None:
+    """The saved experiments stay valid as the config grows; MR ones are cross-validated."""
+    from textbench.checks import check_config
+
+    cfg = make_cfg(tmp_path, [f"experiment={experiment}"])
+    check_config(cfg)
+    assert (cfg.cv.folds == 10) == experiment.startswith("mr_")

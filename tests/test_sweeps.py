@@ -272,17 +272,27 @@ def test_results_table_joins_seeds_run_in_separate_sweeps(tmp_path: Path, monkey
     monkeypatch.setattr(results, "STORE", tmp_path / "store")
     monkeypatch.setattr(results, "HERE", tmp_path)
     for seeds, sweep in (("1", "a"), ("2,3", "b")):
-        overrides = ["experiment=mr_cnn", "data=wordorder", f"seed={seeds}"]
+        overrides = ["experiment=mr_cnn", "data=wordorder", "cv.folds=null", f"seed={seeds}"]
         result = run_cli("-m", *overrides, f"hydra.sweep.dir={sweep}", *QUICK, cwd=tmp_path)
         assert result.returncode == 0, result.stderr[-3000:]
-    monkeypatch.setattr("sys.argv", ["results.py", "add", str(tmp_path / "a"), str(tmp_path / "b")])
+    add = ["results.py", "add", str(tmp_path / "a"), str(tmp_path / "b")]
+    # run outside a git repository: no commit names the code, so the rows are refused
+    monkeypatch.setattr("sys.argv", add)
+    with pytest.raises(SystemExit, match="uncommitted changes \\(or no git record\\)"):
+        results.main()
+    assert not (tmp_path / "store").exists()
+    monkeypatch.setattr("sys.argv", [*add, "--allow-dirty"])
     results.main()
     record = json.loads((tmp_path / "store" / "mr_cnn.json").read_text())
-    accs = [
-        json.loads((tmp_path / s / j / "metrics.json").read_text())["test"]["test/acc"]
+    metrics = [
+        json.loads((tmp_path / s / j / "metrics.json").read_text())
         for s, j in (("a", "0"), ("b", "0"), ("b", "1"))
     ]
-    assert record["seeds"] == 3 and record["test_acc"] == accs
+    accs = [m["test"]["test/acc"] for m in metrics]
+    assert record["seeds"] == 3 and record["test_acc"] == accs and record["protocol"] == ["seeds"]
+    assert record["val_acc_mean"] == pytest.approx(
+        sum(m["best_val"]["val/acc"] for m in metrics) / 3
+    )
     assert record["command"].count("textbench-train -m experiment=mr_cnn") == 2
     row = next(r for r in (tmp_path / "RESULTS.md").read_text().splitlines() if "mr_cnn" in r)
-    assert f"{100 * sum(accs) / 3:.2f} ±" in row and "| 3 |" in row
+    assert f"{100 * sum(accs) / 3:.2f} ±" in row and "| 3 seeds |" in row
