@@ -16,6 +16,7 @@ from a tree with uncommitted changes unless given --allow-dirty.
 import argparse
 import csv
 import json
+import shlex
 import statistics
 from datetime import datetime, timezone
 from pathlib import Path
@@ -78,7 +79,7 @@ def add(experiment: str, sweeps: dict[Path, list[str]], allow_dirty: bool = Fals
     codes = [j.manifest.get("code") for j in jobs]
     record = {
         "experiment": experiment,
-        "command": " ; ".join("textbench-train -m " + " ".join(t) for t in sweeps.values()),
+        "command": " ; ".join(shlex.join(["textbench-train", "-m", *t]) for t in sweeps.values()),
         "seeds": len(jobs),
         "protocol": sorted({protocol(j) for j in jobs}),
         "val_acc_mean": statistics.fmean(vals),
@@ -103,7 +104,7 @@ def add(experiment: str, sweeps: dict[Path, list[str]], allow_dirty: bool = Fals
 def tuning(sweep: Path, name: str, allow_dirty: bool = False) -> Path:
     """Keep a tuning sweep's report: the command, the code, and its verdict and groups by
     validation accuracy (the test columns are left out: they chose nothing)."""
-    from textbench.reporting.summary import write_report
+    from textbench.reporting.sweep import write_report
 
     jobs = completed_jobs([sweep], allow_dirty)
     task = overrides_of(sweep)
@@ -116,7 +117,7 @@ def tuning(sweep: Path, name: str, allow_dirty: bool = False) -> Path:
     lines = [
         f"# {experiment}: {name}",
         "",
-        f"`textbench-train -m {' '.join(task)}` at {code}, "
+        f"`{shlex.join(['textbench-train', '-m', *task])}` at {code}, "
         f"{jobs[0].manifest.get('start_time', '')[:10]}, {len(jobs)} runs. Chosen by the "
         "validation accuracy of the best epoch, mean over the repeats; the test split chose "
         "nothing and is not shown.",
