@@ -115,3 +115,29 @@ def test_every_experiment_composes_and_passes_the_checks(tmp_path: Path, experim
     cfg = make_cfg(tmp_path, [f"experiment={experiment}"])
     check_config(cfg)
     assert (cfg.cv.folds == 10) == experiment.startswith("mr_")
+
+
+def test_a_run_tells_its_story_in_a_few_lines(tmp_path: Path) -> None:
+    """What it trains (groups, overrides, where the config is), progress, a summary with
+    whole paths; no Lightning tips or third-party deprecation notices."""
+    result = run_cli("model=cnn", *TINY, "hydra.run.dir=" + "deep/" * 12 + "run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    console = result.stdout + result.stderr
+    lines = console.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("textbench-train: "))
+    assert lines[start].startswith("textbench-train: data=wordorder tokenizer=word model=cnn")
+    assert lines[start + 1] == "overrides: model=cnn " + " ".join(TINY)
+    for noise in ("Tip", "GPU available", "is deprecated", "was configured so", "embedding_dim:"):
+        assert noise not in console
+    run = str(tmp_path / ("deep/" * 12) / "run")
+    assert f"outputs:     {run}" in lines  # long paths stay on one line
+    assert "Tip" in (tmp_path / ("deep/" * 12) / "run" / "train.log").read_text()
+
+
+def test_verbose_prints_the_whole_config(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from textbench.console import print_config
+
+    cfg = make_cfg(tmp_path, ["model=cnn", "verbose=true"])
+    print_config(cfg, tmp_path)
+    printed = capsys.readouterr().err
+    assert "kernel_sizes:" in printed and "max_epochs:" in printed

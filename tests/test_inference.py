@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -25,6 +26,7 @@ SMALL = {
     "lstm": ["model.encoder.hidden_size=16", "model.encoder.embedding_dim=16"],
     "cnn": ["model.encoder.num_filters=8", "model.encoder.embedding_dim=16"],
     "transformer": ["model.encoder.d_model=16", "model.encoder.dim_feedforward=32"],
+    "boe": ["model.encoder.embedding_dim=16", "model.encoder.buckets=1000"],
 }
 
 
@@ -105,18 +107,40 @@ def test_predict_reads_standard_input(runs: dict[str, Path], tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("model", list(SMALL))
-def test_export_matches_pytorch(runs: dict[str, Path], tmp_path: Path, model: str) -> None:
-    export_main([f"ckpt={runs[model]}", f"out={tmp_path}"])
+def test_onnx_export_matches_pytorch_in_onnxruntime(
+    runs: dict[str, Path], tmp_path: Path, model: str
+) -> None:
+    export_main([f"ckpt={runs[model]}", f"out={tmp_path}"])  # format=onnx by default
     info = json.loads((tmp_path / "export.json").read_text())
-    assert info["matches"] and info["max_abs_difference"] <= 1e-5
-    assert info["checked_texts"] == 200
-    # The documented way to run it: TorchScript plus the tokenizers library only.
+    assert info["format"] == "onnx" and info["matches"] and info["max_abs_difference"] <= 1e-5
+    assert info["checked_texts"] == 200 and info["checked_batches"] == 5  # 1 alone + 4 of 64
+    # The documented way to run it: onnxruntime plus the tokenizers library only, any
+    # batch size and length (dynamic axes).
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"))
+    tokenizer = Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    texts = ["the film was good", "although the plot was bad the acting was great and fun"]
+    tokenizer.enable_padding(pad_id=info["pad_id"])
+    encodings = tokenizer.encode_batch(texts)
+    ids = np.array([e.ids for e in encodings], dtype=np.int64)
+    lengths = np.array([sum(e.attention_mask) for e in encodings], dtype=np.int64)
+    probs = session.run(None, {"input_ids": ids, "lengths": lengths})[0]
+    expected = predict_texts(load_checkpoint(runs[model]), texts)
+    assert probs == pytest.approx(expected, abs=1e-5)
+
+
+def test_torchscript_export_still_matches(runs: dict[str, Path], tmp_path: Path) -> None:
+    export_main([f"ckpt={runs['lstm']}", f"out={tmp_path}", "format=torchscript"])
+    info = json.loads((tmp_path / "export.json").read_text())
+    assert info["format"] == "torchscript" and info["matches"]
     from tokenizers import Tokenizer
 
     scripted = torch.jit.load(str(tmp_path / "model.pt"))
     encoding = Tokenizer.from_file(str(tmp_path / "tokenizer.json")).encode("the film was good")
     probs = scripted(torch.tensor([encoding.ids]), torch.tensor([len(encoding.ids)]))
-    expected = predict_texts(load_checkpoint(runs[model]), ["the film was good"])
+    expected = predict_texts(load_checkpoint(runs["lstm"]), ["the film was good"])
     assert probs.detach().numpy() == pytest.approx(expected, abs=1e-5)
 
 

@@ -11,7 +11,7 @@ from scipy import stats
 from textbench.report import main as report_main
 from textbench.reporting.predictions import compare_runs
 from textbench.reporting.statistics import Comparison, compare, holm, interval
-from textbench.reporting.summary import write_report
+from textbench.reporting.sweep import write_report
 
 
 def test_interval_is_the_t_interval_of_the_mean_and_absent_for_one_run() -> None:

@@ -30,9 +30,9 @@ def _evaluate(args) -> None:
     from omegaconf import OmegaConf
 
     from textbench.config import stamped_name
+    from textbench.console import print_evaluation
     from textbench.inference.checkpoint import load_checkpoint
-    from textbench.inference.evaluate import evaluate
-    from textbench.training.summary import print_evaluation
+    from textbench.inference.scoring import evaluate
 
     loaded = load_checkpoint(args.ckpt, trusted_modules(args.trust))
     out = Path(args.out) if args.out else Path("outputs/eval") / stamped_name()

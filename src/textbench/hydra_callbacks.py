@@ -41,7 +41,7 @@ def _check_writable(directory: str, key: str) -> None:
 
 class ReportOnMultirunEnd(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from textbench.reporting.summary import write_report
+        from textbench.reporting.sweep import write_report
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:

@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         parser.exit(2, f"error: {missing} do not exist.\n")
-    from textbench.reporting.summary import write_report
+    from textbench.reporting.sweep import write_report
 
     try:
         files = write_report(paths, args.out or paths[0], args.metric, not args.minimize)

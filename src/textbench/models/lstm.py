@@ -23,10 +23,11 @@ def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
 
     Applying it twice gives back `x`.
     """
-    steps = torch.arange(x.size(1), device=x.device).expand(x.size(0), -1)
+    steps = torch.arange(x.size(1), device=x.device)[None, :]
     reversed_steps = lengths.to(x.device)[:, None] - 1 - steps
-    index = torch.where(reversed_steps >= 0, reversed_steps, steps)
-    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+    index = torch.where(reversed_steps >= 0, reversed_steps, steps)  # [batch, time]
+    # indexing, not expand + gather: exports to ONNX with dynamic batch and length
+    return x[torch.arange(x.size(0), device=x.device)[:, None], index]
 
 
 class LSTMEncoder(nn.Module):

@@ -14,8 +14,8 @@ def pool(states: torch.Tensor, lengths: torch.Tensor, mode: str) -> torch.Tensor
     """`states` [batch, time, dim] → [batch, dim] by `last`, `max` or `mean` over real tokens."""
     mask = padding_mask(lengths, states.size(1)).unsqueeze(-1)
     if mode == "last":
-        index = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, states.size(-1))
-        return states.gather(1, index).squeeze(1)
+        rows = torch.arange(states.size(0), device=states.device)
+        return states[rows, (lengths.to(states.device) - 1).clamp(min=0)]
     if mode == "max":
         return states.masked_fill(~mask, torch.finfo(states.dtype).min).amax(dim=1)
     if mode == "mean":

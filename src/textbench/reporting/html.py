@@ -15,7 +15,7 @@ from textbench.reporting.predictions import confusion
 from textbench.reporting.runs import Job, relative
 
 if TYPE_CHECKING:
-    from textbench.reporting.summary import Cell, Report, Table
+    from textbench.reporting.sweep import Cell, Report, Table
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px;

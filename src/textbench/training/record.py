@@ -173,7 +173,7 @@ class RunRecord:
 # Keys that never change what a run computes: where it writes (paths, and the logger
 # nodes, which name sweep directories), launcher-injected thread counts, labels, resuming,
 # the Optuna trial it reports to.
-_NOT_HASHED = ("paths", "logger", "num_threads", "tags", "resume", "optuna_trial")
+_NOT_HASHED = ("paths", "logger", "num_threads", "tags", "resume", "optuna_trial", "verbose")
 
 
 def _config_hash(cfg: DictConfig) -> str:

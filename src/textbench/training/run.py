@@ -20,6 +20,7 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from textbench.console import print_config, print_summary, quiet_console
 from textbench.errors import ConfigError
 from textbench.inference.checkpoint import read_checkpoint
 from textbench.models.embeddings import init_embeddings, load_word_vectors, word_embedding
@@ -33,8 +34,8 @@ from textbench.training.callbacks import (
     StopOnNonFiniteLoss,
     ThroughputTimer,
 )
+from textbench.training.machine import warn_if_busy
 from textbench.training.record import RunRecord
-from textbench.training.summary import print_config, print_summary
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def _log_through_hydra() -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    quiet_console()
 
 
 def _instantiate_all(section: DictConfig | None) -> list[Any]:
@@ -109,8 +111,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         resumed_step = int(checkpoint_data.get("global_step", 0))
     if cfg.get("num_threads"):
         torch.set_num_threads(int(cfg.num_threads))
+    warn_if_busy(torch.get_num_threads())
     with RunRecord(cfg, output_dir) as record:
-        print_config(cfg)
+        print_config(cfg, output_dir)
         L.seed_everything(cfg.seed, workers=True)
 
         datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))

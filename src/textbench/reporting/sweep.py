@@ -1,5 +1,6 @@
-"""summary.csv, summary.md and plots for a set of jobs: which is best, by how much, and
-whether the difference is real."""
+"""The report of a sweep (or any set of runs): summary.csv, summary_groups.csv, summary.md,
+summary.html and plots: which configuration is best, by how much, and whether the
+difference is real."""
 
 import csv
 from dataclasses import dataclass
@@ -151,10 +152,10 @@ def _report(
     preamble = [
         f"{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + ".",
         f"Overrides shared by every job: `{common}`.",
-        f"Groups are the jobs that differ only by seed, best first by {metric} "
-        "(best validation epoch): mean ± sample std [95% t-interval of the mean] over "
+        "Groups are the jobs that differ only by seed or cross-validation fold, best first "
+        f"by {metric} (best validation epoch): mean ± sample std [95% t-interval of the mean] over "
         "completed jobs. Each group is compared with the best: Δ of the means, the p-value "
-        "Holm-corrected over the comparisons (paired t-test when both ran the same seeds, "
+        "Holm-corrected over the comparisons (paired t-test when both ran the same seeds or folds, "
         "else Welch's), and Cohen's d.",
     ]
     failures = [
