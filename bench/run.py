@@ -187,7 +187,7 @@ def sweep(args: argparse.Namespace, work: Path) -> str:
         "callbacks.model_summary=null",
         f"trainer.max_epochs={1 if args.quick else 4}",
     ]
-    sizes = {"tiny": 200, "small": 400} if args.quick else {"tiny": 5000, "small": 25000}
+    sizes = {"tiny": 200} if args.quick else {"tiny": 5000, "small": 25000}
     rows = []
     for size, n_train in sizes.items():
         jobs = [*model, f"data.n_train={n_train}"]

@@ -43,7 +43,7 @@ def _epochs_trained(sweep: Path) -> int:
 
 def pruning(args: argparse.Namespace, work: Path) -> str:
     if args.quick:
-        search = ["hparams_search=optuna_cnn", "hydra.sweeper.n_trials=4", "data.n_train=400"]
+        search = ["hparams_search=optuna_cnn", "hydra.sweeper.n_trials=2", "data.n_train=400"]
         search += ["trainer.max_epochs=2", "model.encoder.embedding_dim=16"]
     else:
         search = ["experiment=mr_cnn", "hparams_search=optuna_cnn", "seed=0"]
