@@ -14,12 +14,9 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 # A token cache of the test session's own, so that no test reads another machine's state.
 os.environ["TEXTBENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="textbench-cache-")
 
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-from textbench.config import config_dir, register_resolvers
+from textbench.api import compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -51,15 +48,7 @@ RESUMABLE_RUN = [
 
 def make_cfg(output_dir: Path, overrides: list[str]) -> DictConfig:
     """Compose the train config as the command line would, writing into `output_dir`."""
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    HydraConfig().set_config(cfg)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-        del cfg.hydra
-    return cfg
+    return compose_config(overrides, output_dir)
 
 
 def run_cli(

@@ -60,27 +60,37 @@ def load(run: str | Path, trust: Sequence[str] = ()) -> Classifier:
     return Classifier(load_checkpoint(run, list(trust)))
 
 
-def train(overrides: Sequence[str] = (), output_dir: str | Path | None = None) -> dict[str, Any]:
-    """Run one experiment as `textbench-train OVERRIDES` would, in this process; returns
-    what its metrics.json holds (metrics, output_dir, checkpoints). `output_dir` defaults
-    to a new directory under outputs/train/runs/, as on the command line."""
+def compose_config(overrides: Sequence[str], output_dir: str | Path) -> Any:
+    """The train config as `textbench-train OVERRIDES` composes it, writing into
+    `output_dir` (Hydra's compose API; Hydra's own settings set aside)."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
-    from textbench.checks import check_config
-    from textbench.config import config_dir, register_resolvers, stamped_name
+    from textbench.config import config_dir, register_resolvers
 
     register_resolvers()
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         cfg = compose("train", overrides=list(overrides), return_hydra_config=True)
     HydraConfig().set_config(cfg)
-    out = Path(output_dir or Path(cfg.paths.log_dir) / cfg.task_name / "runs" / stamped_name())
     with open_dict(cfg):
-        cfg.paths.output_dir = str(out)
+        cfg.paths.output_dir = str(output_dir)
         del cfg.hydra
+    return cfg
+
+
+def train(overrides: Sequence[str] = (), output_dir: str | Path | None = None) -> dict[str, Any]:
+    """Run one experiment as `textbench-train OVERRIDES` would, in this process; returns
+    what its metrics.json holds (metrics, output_dir, checkpoints). `output_dir` defaults
+    to a new directory under outputs/train/runs/, as on the command line."""
+    from textbench.checks import check_config
+    from textbench.config import stamped_name
+
+    cfg = compose_config(overrides, output_dir or "")
+    out = Path(output_dir or Path(cfg.paths.log_dir) / cfg.task_name / "runs" / stamped_name())
+    cfg.paths.output_dir = str(out)
     check_config(cfg)
     out.mkdir(parents=True, exist_ok=True)
     from textbench.training.run import train as run

@@ -104,15 +104,14 @@ def _table(table: "Table", table_id: str, extra: tuple[tuple[str, list[str]], ..
 
 def _job_files(job: Job, root: Path) -> str:
     """Links to a job's config and curves, and its test confusion matrix, folded."""
-    links = []
-    for name, label in (
-        (".hydra/config.yaml", "config"),
-        ("resolved_config.yaml", "config"),
-        ("curves.png", "curves"),
-        ("train.log", "log"),
-    ):
-        if (job.path / name).is_file() and label not in {t for _, t in links}:
-            links.append((f"{relative(job.path, root)}/{name}", label))
+    saved = (".hydra/config.yaml", "resolved_config.yaml")
+    config = next((n for n in saved if (job.path / n).is_file()), None)
+    files = {"config": config, "curves": "curves.png", "log": "train.log"}
+    links = [
+        (f"{relative(job.path, root)}/{name}", label)
+        for label, name in files.items()
+        if name and (job.path / name).is_file()
+    ]
     parts = [" · ".join(f'<a href="{html.escape(href)}">{label}</a>' for href, label in links)]
     matrix = confusion(job.path)
     if matrix:
