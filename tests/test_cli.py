@@ -36,42 +36,146 @@ def test_cli_module_does_not_import_heavy_libraries() -> None:
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
-        ("optimizer.lr=-0.1", "optimizer.lr=-0.1 is invalid: it must be a positive number"),
-        ("data.max_length=0", "data.max_length=0 is invalid: it must be a positive integer"),
+        ("optimizer.lr=-0.1", "optimizer.lr=-0.1 is invalid: it must be a positive number."),
         (
             "model.encoder.pooling=median",
-            "model.encoder.pooling='median' is not allowed here; choose one of last, max, mean",
+            "model.encoder.pooling='median' is invalid: it must be one of last, max, mean.",
         ),
-        ("data.val_fraction=1.5", "data.val_fraction=1.5 must lie strictly between 0 and 1"),
-        ("trainer.max_epochs=0", "trainer.max_epochs=0 with train=true trains nothing"),
         (
-            "embeddings.init=xavier",
-            "embeddings.init='xavier' is not allowed here; choose one of auto, uniform, normal, "
-            "pytorch",
+            "model.encoder.hidden_size=big",
+            "model.encoder.hidden_size='big' is invalid: it must be an integer.",
         ),
+        ("modle=cnn", "Could not override 'modle'. To append to your config use +modle=cnn."),
+        (
+            "model=rnn",
+            "Could not find 'model/rnn'. Available options in 'model': boe, cnn, lstm, "
+            "pretrained, transformer",
+        ),
+        ("data=files", "data.train_file has no value; give one on the command line"),
     ],
 )
-def test_invalid_values_fail_with_one_clear_sentence(
+def test_config_mistakes_are_one_sentence_before_anything_loads(
     tmp_path: Path, override: str, expected: str
 ) -> None:
+    """The command line path: exit status 2, one line on stderr, no run directory."""
     result = run_cli(override, cwd=tmp_path)
-    assert result.returncode == 2
-    assert expected in result.stderr + result.stdout
-    assert "Traceback" not in result.stderr
-    assert not list(tmp_path.glob("outputs/train/runs/*/metrics.json"))
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr == f"error: {result.stderr[7:]}" and expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not list(tmp_path.glob("outputs/train/runs/*/manifest.json"))
 
 
 @pytest.mark.parametrize(
-    ("override", "expected"),
-    [("modle=cnn", "Key 'modle' is not in struct"), ("model=rnn", "Could not find 'model/rnn'")],
+    ("overrides", "expected"),
+    [
+        (["data.max_length=0"], "data.max_length=0 is invalid: it must be a positive integer."),
+        (["data.val_fraction=1.5"], "data.val_fraction=1.5 is invalid: it must be a number "),
+        (["trainer.max_epochs=0"], "trainer.max_epochs=0 with train=true trains nothing"),
+        (["embeddings.init=xavier"], "one of auto, uniform, normal, pytorch."),
+        (["model=cnn", "model.encoder.kernel_sizes=[3,0]"], "a non-empty list of positive"),
+        (["model=cnn", "model.encoder.kernel_sizes=[3,x]"], "must be a list of integers."),
+        (["model=transformer", "model.encoder.nhead=3"], "a multiple of nhead=3"),
+        (["+model.encoder.hiden_size=3"], "model.encoder.hiden_size is not a setting of "),
+        (["optimizer.betas=[0.9]"], "optimizer.betas=[0.9] is invalid: it must be two numbers"),
+        (["optimizer=sgd", "optimizer.momentum=0", "optimizer.nesterov=true"], "Nesterov"),
+        (["scheduler=plateau", "scheduler.factor=2"], "scheduler.factor=2 is invalid"),
+        (["tokenizer=bpe", "tokenizer.vocab_size=-5"], "tokenizer.vocab_size=-5 is invalid"),
+        (["cv.folds=10", "cv.fold=10"], "cv.fold=10 is invalid: it must be from 0 to 9"),
+        (["loss.label_smoothing=1"], "loss.label_smoothing=1 is invalid"),
+        (["num_threads=0"], "num_threads=0 is invalid: it must be a positive integer."),
+        (["monitor_mode=up"], "monitor_mode='up' is invalid: it must be one of min, max."),
+    ],
 )
-def test_unknown_keys_and_options_fail_before_data_loads(
-    tmp_path: Path, override: str, expected: str
+def test_the_schema_rejects_bad_values_when_composed(
+    tmp_path: Path, overrides: list[str], expected: str
 ) -> None:
-    result = run_cli(override, cwd=tmp_path)
-    assert result.returncode != 0
-    assert expected in result.stderr
-    assert not list(tmp_path.glob("outputs/train/runs/*/manifest.json"))
+    """Types (OmegaConf structured configs), ranges and choices (the dataclasses), for each
+    config group, checked right after composition (`textbench.schema.validate`)."""
+    from textbench.errors import ConfigError
+    from textbench.schema import validate
+
+    cfg = make_cfg(tmp_path, overrides)
+    with pytest.raises(ConfigError) as refused:
+        validate(cfg, "train")
+    assert expected in str(refused.value)
+
+
+def test_the_schema_covers_every_class_the_configs_build() -> None:
+    """Every textbench model, tokenizer, optimizer, scheduler, data module and trainer that
+    conf/ names has a schema whose settings are those its config sets."""
+    from omegaconf import OmegaConf
+
+    from textbench.schema import SCHEMAS
+
+    for group in ("model", "optimizer", "scheduler", "tokenizer", "trainer"):
+        for path in sorted((ROOT / "conf" / group).glob("*.yaml")):
+            node = OmegaConf.load(path)
+            for part in (node, node.get("encoder")):
+                if not part or "_target_" not in part:
+                    continue
+                schema = SCHEMAS[part._target_]  # KeyError: a class without a schema
+                fields = set(schema.__dataclass_fields__)
+                assert set(part) - {"_target_", "_partial_"} <= fields | {"encoder"}, path
+
+
+COMMANDS = {
+    "eval": "textbench.evaluate",
+    "predict": "textbench.predict",
+    "export": "textbench.export",
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "expected"),
+    [
+        ("eval", [], "ckpt has no value; give one on the command line (ckpt=...)."),
+        ("eval", ["ckpt=nowhere", "split=dev"], "split='dev' is invalid: it must be one of"),
+        ("eval", ["ckpt=nowhere", "batch_size=0"], "batch_size=0 is invalid"),
+        ("eval", ["ckpt=nowhere"], "ckpt='nowhere' does not exist"),
+        ("predict", ["ckpt=nowhere"], "input has no value"),
+        ("predict", ["ckpt=nowhere", "input=-", "colour=red"], "Could not override 'colour'"),
+        ("export", ["ckpt=nowhere", "format=tflite"], "one of onnx, torchscript."),
+        ("export", ["ckpt=nowhere", "max_texts=many"], "max_texts='many' is invalid"),
+    ],
+)
+def test_inference_commands_refuse_bad_settings_before_loading_torch(
+    tmp_path: Path, command: str, args: list[str], expected: str
+) -> None:
+    """eval, predict and export are Hydra apps with the same one-sentence errors as
+    textbench-train, given before torch, Lightning or datasets are imported (that is what
+    makes them answer within a second)."""
+    code = (
+        f"import sys\nfrom {COMMANDS[command]} import main\n"
+        f"try:\n    main({args!r})\nexcept SystemExit as exit:\n"
+        "    heavy = sorted({'torch', 'lightning', 'datasets'} & set(sys.modules))\n"
+        "    print(exit.code, heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.stdout.strip() == "2 []", result.stdout + result.stderr[-2000:]
+    assert result.stderr.startswith("error: ") and expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_inference_commands_have_help_and_print_their_config(tmp_path: Path, command: str) -> None:
+    module = COMMANDS[command]
+    shown = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert shown.returncode == 0 and f"textbench-{command}:" in shown.stdout
+    assert "ckpt: ???" in shown.stdout and "trust: []" in shown.stdout
+    job = subprocess.run(
+        [sys.executable, "-m", module, "--cfg", "job", "ckpt=run", "trust=[my.models]"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert job.returncode == 0, job.stderr
+    assert "ckpt: run" in job.stdout and "- my.models" in job.stdout
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_test_classes_unseen_in_train_are_an_error(tmp_path: Path) -> None:
@@ -90,7 +194,7 @@ def test_test_classes_unseen_in_train_are_an_error(tmp_path: Path) -> None:
         env={"TEXTBENCH_DATA_DIR": str(tmp_path / "data")},
     )
     assert result.returncode == 2, result.stderr[-2000:]
-    assert "The test split has labels ['2'] that never occur in train" in result.stdout
+    assert "The test split has labels ['2'] that never occur in train" in result.stderr
     manifest = json.loads(next(tmp_path.glob("outputs/train/runs/*/manifest.json")).read_text())
     assert manifest["status"] == "failed"
     assert not list(tmp_path.glob("outputs/train/runs/*/metrics.json"))
@@ -110,10 +214,10 @@ def test_an_impossible_output_directory_is_one_sentence(tmp_path: Path, key: str
 )
 def test_every_experiment_composes_and_passes_the_checks(tmp_path: Path, experiment: str) -> None:
     """The saved experiments stay valid as the config grows; MR ones are cross-validated."""
-    from textbench.checks import check_config
+    from textbench.schema import validate
 
     cfg = make_cfg(tmp_path, [f"experiment={experiment}"])
-    check_config(cfg)
+    validate(cfg, "train")
     assert (cfg.cv.folds == 10) == experiment.startswith("mr_")
 
 

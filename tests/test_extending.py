@@ -1,15 +1,16 @@
-"""A model defined outside textbench: trained through the user's own config folder, then
-evaluated, used for predictions and exported from its checkpoint, trusted by name."""
+"""A model defined outside textbench, as README's "Extending textbench" shows it: trained
+through the user's own config folder, then evaluated, used for predictions and exported
+from its checkpoint, trusted by name; the commands and the config are the README's own."""
 
 import json
-import os
-import subprocess
-import sys
+import re
+import shlex
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY, run_cli
+from tests.conftest import ROOT, TINY, run_cli
+from tests.test_readme import _command_block
 
 pytestmark = pytest.mark.slow
 
@@ -31,60 +32,57 @@ class MeanEncoder(nn.Module):
         return summed / lengths.clamp(min=1).unsqueeze(-1).to(summed.dtype)
 '''
 
-CONFIG = """_target_: textbench.models.classifier.TextClassifier
-encoder:
-  _target_: my_models.MeanEncoder
-  _partial_: true
-  embedding_dim: 16
-head_dropout: 0.0
-"""
 
+def test_a_model_from_the_users_own_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from textbench.evaluate import main as evaluate
+    from textbench.export import main as export
+    from textbench.predict import main as predict
 
-def _command(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(cwd)}
-    return subprocess.run(
-        [sys.executable, "-m", f"textbench.{name}", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-
-
-def test_a_model_from_the_users_own_package(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    config = re.search(r"```yaml\n# my_conf/model/mean.yaml.*?\n(.*?)```", readme, re.S)[1]
     (tmp_path / "my_models.py").write_text(ENCODER)
     (tmp_path / "my_conf" / "model").mkdir(parents=True)
-    (tmp_path / "my_conf" / "model" / "mean.yaml").write_text(CONFIG)
+    (tmp_path / "my_conf" / "model" / "mean.yaml").write_text(config)
+    (tmp_path / "texts.txt").write_text("the film was good\nnot good at all\n")
+    block = _command_block("cd my_project")
+    assert block[0] == "cd my_project" and len(block) == 5
+    lines = [shlex.split(line.removeprefix("PYTHONPATH=. ")) for line in block[1:]]
+
+    # training, as a user runs it: its own process, from the project folder
+    assert lines[0][0] == "textbench-train"
     trained = run_cli(
-        "model=mean",
-        f"hydra.searchpath=[file://{tmp_path / 'my_conf'}]",
-        "trust=[my_models]",
+        *lines[0][1:],
         *TINY,
-        "hydra.run.dir=run",
+        "hydra.run.dir=outputs/train/runs/mine",
         cwd=tmp_path,
         env={"PYTHONPATH": str(tmp_path)},
     )
     assert trained.returncode == 0, trained.stderr[-3000:]
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    run = tmp_path / "outputs" / "train" / "runs" / "mine"
+    metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["test"]["test/examples"] == 200
 
+    # the other commands in this process (the same entry points), from the project folder
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    commands = {"textbench-eval": evaluate, "textbench-predict": predict}
+    commands["textbench-export"] = export
+    ckpt = f"ckpt={run}"
+
     # without trust the checkpoint is refused, in one sentence
-    refused = _command("evaluate", "ckpt=run", "out=eval", cwd=tmp_path)
-    assert refused.returncode == 2 and "my_models.MeanEncoder" in refused.stderr
-    assert "Traceback" not in refused.stderr
+    with pytest.raises(SystemExit) as refused:
+        evaluate([ckpt, "out=refused"])
+    assert refused.value.code == 2
+    assert "my_models.MeanEncoder" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()
 
-    evaluated = _command("evaluate", "ckpt=run", "out=eval", "trust=[my_models]", cwd=tmp_path)
-    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    scores = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    assert scores["acc"] == pytest.approx(metrics["test"]["test/acc"], abs=1e-6)
-
-    (tmp_path / "texts.txt").write_text("the film was good\nnot good at all\n")
-    predicted = _command(
-        "predict", "ckpt=run", "input=texts.txt", "trust=[my_models]", cwd=tmp_path
+    for name, *args in lines[1:]:
+        commands[name]([ckpt if a.startswith("ckpt=") else a for a in args])
+    (scores,) = (tmp_path / "outputs" / "eval").glob("*/metrics.json")
+    assert json.loads(scores.read_text())["acc"] == pytest.approx(
+        metrics["test"]["test/acc"], abs=1e-6
     )
-    assert predicted.returncode == 0, predicted.stderr[-3000:]
-    assert len(predicted.stdout.splitlines()) == 2
-
-    exported = _command("export", "ckpt=run", "out=export", "trust=[my_models]", cwd=tmp_path)
-    assert exported.returncode == 0, exported.stderr[-3000:]
-    assert json.loads((tmp_path / "export" / "export.json").read_text())["matches"]
+    assert len([r for r in capsys.readouterr().out.splitlines() if '"label"' in r]) == 2
+    assert json.loads((run / "export" / "export.json").read_text())["matches"]

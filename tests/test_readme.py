@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TINY
 
 pytestmark = pytest.mark.slow
 
@@ -41,3 +41,64 @@ def test_the_readme_python_snippets_run(tmp_path: Path) -> None:
     assert export.returncode == 0, export.stderr[-3000:]
     label = _python(exported.replace("<run>", run.name), tmp_path).stdout.split()[0]
     assert label in ("negative", "positive")
+
+
+def _command_block(first: str) -> list[str]:
+    """The README's indented command block that starts with the line `first`."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    start = lines.index("    " + first)
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("    "):
+            break
+        block.append(line.split("  #")[0].strip())
+    return block
+
+
+def test_the_readme_commands_for_a_trained_model_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """ "Use what you trained": each command as printed, from a project root holding a run
+    trained on the user's own CSV (so data.test_file means what the README says), called
+    in-process through the same entry points as the console commands."""
+    import io
+    import shlex
+
+    import pandas as pd
+
+    from textbench.api import train
+    from textbench.evaluate import main as evaluate
+    from textbench.export import main as export
+    from textbench.predict import main as predict
+
+    commands = {"textbench-eval": evaluate, "textbench-predict": predict}
+    commands["textbench-export"] = export
+    monkeypatch.chdir(tmp_path)
+    words = ["good", "great", "bad", "awful", "film", "plot", "the", "a"]
+    rows = [
+        {"text": f"the film was {words[i % 4]} and {words[(i * 7) % 8]}", "label": i % 4 // 2}
+        for i in range(400)
+    ]
+    pd.DataFrame(rows).to_csv("reviews.csv", index=False)
+    pd.DataFrame(rows[:60]).to_csv("new_reviews.csv", index=False)
+    Path("reviews.txt").write_text("a great film\nawful plot\n")
+    run = "outputs/train/runs/readme"
+    train(["data=files", "data.train_file=reviews.csv", "model=cnn", *TINY[2:]], run)
+
+    block = _command_block("textbench-eval ckpt=outputs/train/runs/<run>")
+    assert len(block) == 6
+    for line in block:
+        stdin = ""
+        if " | " in line:
+            echo, line = line.split(" | ")
+            stdin = shlex.split(echo)[1] + "\n"
+        line = line.replace("outputs/train/runs/<run>", run).replace("<run>", run)
+        name, *args = shlex.split(line)
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        commands[name](args)
+    printed = capsys.readouterr().out
+    assert (tmp_path / "eval-dev" / "metrics.json").is_file()
+    assert len(list((tmp_path / "outputs" / "eval").glob("*/metrics.json"))) == 2
+    assert len(pd.read_csv("predictions.csv")) == 2
+    assert "a wonderful, moving film" in printed  # predict to standard output
+    assert (tmp_path / run / "export" / "model.onnx").is_file()

@@ -85,13 +85,13 @@ def train(overrides: Sequence[str] = (), output_dir: str | Path | None = None) -
     """Run one experiment as `textbench-train OVERRIDES` would, in this process; returns
     what its metrics.json holds (metrics, output_dir, checkpoints). `output_dir` defaults
     to a new directory under outputs/train/runs/, as on the command line."""
-    from textbench.checks import check_config
     from textbench.config import stamped_name
+    from textbench.schema import validate
 
     cfg = compose_config(overrides, output_dir or "")
     out = Path(output_dir or Path(cfg.paths.log_dir) / cfg.task_name / "runs" / stamped_name())
     cfg.paths.output_dir = str(out)
-    check_config(cfg)
+    validate(cfg, "train")
     out.mkdir(parents=True, exist_ok=True)
     from textbench.training.run import train as run
 

@@ -4,24 +4,19 @@ Only Hydra and OmegaConf are imported here, so `--help` and config errors return
 torch, Lightning and datasets load once a run really starts.
 """
 
-import json
 import logging
 import os
 import shlex
 import sys
 from pathlib import Path
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
-from textbench.checks import check_config
-from textbench.config import config_dir, register_resolvers
-from textbench.errors import ConfigError
+from textbench.app import USER_ERRORS, hydra_app
 
 log = logging.getLogger("textbench")
-register_resolvers()
 
 
 def _share_cores(cfg: DictConfig) -> None:
@@ -36,23 +31,18 @@ def _share_cores(cfg: DictConfig) -> None:
         cfg.num_threads = max(1, cores // (cores if jobs < 0 else jobs))
 
 
-@hydra.main(version_base="1.3", config_path=config_dir(), config_name="train")
+@hydra_app("train")
 def main(cfg: DictConfig) -> float | None:
     """Returns `optimized_metric`'s value, so that sweepers can optimise it."""
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     try:
-        check_config(cfg)
         _share_cores(cfg)
         from textbench.training.run import train
 
         return train(cfg)["optimized_value"]
-    except ConfigError as error:
-        log.error("%s", error)
-        if not multirun:
-            sys.exit(2)
-        _record_failure(Path(hydra_cfg.runtime.output_dir), error)
-        raise
+    except USER_ERRORS:
+        raise  # one sentence (hydra_app)
     except KeyboardInterrupt:
         log.error("Interrupted. %s", _resume_hint(hydra_cfg, multirun))
         sys.exit(130)  # 128 + SIGINT, as shells report Ctrl-C
@@ -83,13 +73,6 @@ def _resume_hint(hydra_cfg: DictConfig, multirun: bool) -> str:
         f"Go on from the last finished epoch, exactly as if never stopped, with: {command} "
         f"(ckpt_path={interrupted} goes on mid-epoch instead, but not exactly)."
     )
-
-
-def _record_failure(output_dir: Path, error: Exception) -> None:
-    """A job refused before its run record began still leaves its status for reports."""
-    manifest = output_dir / "manifest.json"
-    if not manifest.exists():
-        manifest.write_text(json.dumps({"status": "failed", "error": f"ConfigError: {error}"}))
 
 
 if __name__ == "__main__":

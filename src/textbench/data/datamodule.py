@@ -23,7 +23,6 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from textbench.checks import check_choice
 from textbench.data import prepare
 from textbench.data.batching import EncodedSplit, EpochSampler, PadCollator, padding_fraction
 from textbench.data.cache import TokenCache
@@ -32,7 +31,6 @@ from textbench.data.tokenizers import TextTokenizer
 from textbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
-BAD_ROWS = ("drop", "error")
 
 
 class TextDataModule(L.LightningDataModule):
@@ -67,7 +65,6 @@ class TextDataModule(L.LightningDataModule):
         **source_options: Any,
     ) -> None:
         super().__init__()
-        check_choice("data.on_bad_rows", on_bad_rows, BAD_ROWS)
         self.source = source
         self.source_options = source_options
         self.tokenizer = tokenizer

@@ -20,6 +20,7 @@ import pyarrow as pa
 from datasets import Dataset, DatasetDict, IterableDataset, load_dataset
 from datasets.exceptions import DatasetGenerationError
 
+from textbench.data.text_files import check_utf8, decode_strict, read_text, split_lines
 from textbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -329,15 +330,6 @@ def select_columns(
     return selected
 
 
-def split_lines(text: str) -> list[str]:
-    """Lines ended by `\\n` or `\\r\\n` only: `str.splitlines` also breaks at `\\x0c`, `\\x85`
-    and U+2028, which occur inside real texts and would add examples."""
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return [line.removesuffix("\r") for line in lines]
-
-
 def _explain_bad_json(path: Path, key: str, encoding_errors: str) -> None:
     """Name the first line of a JSON lines file that is not JSON."""
     text = read_text(path, encoding_errors)
@@ -356,32 +348,6 @@ def _explain_bad_json(path: Path, key: str, encoding_errors: str) -> None:
             ) from None
 
 
-def read_text(path: Path, encoding_errors: str = "strict") -> str:
-    """The file as text, read once; bytes that are not UTF-8 are an error unless replaced."""
-    data = path.read_bytes()
-    if encoding_errors != "strict":
-        return data.decode("utf-8", errors=encoding_errors)
-    return _decode_strict(path, data)
-
-
-def check_utf8(path: Path, encoding_errors: str = "strict") -> None:
-    """Name the file and line of the first bytes that are not UTF-8, unless told to replace."""
-    if encoding_errors == "strict":
-        _decode_strict(path, path.read_bytes())
-
-
-def _decode_strict(path: Path, data: bytes, lines_before: int = 0) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = lines_before + data.count(b"\n", 0, error.start) + 1
-        raise ConfigError(
-            f"{path}, line {line}: bytes that are not UTF-8 "
-            f"({data[error.start : error.start + 4]!r}). Re-encode the file as UTF-8, or set "
-            "data.encoding_errors=replace to read them as U+FFFD."
-        ) from None
-
-
 def _decode_strict_by_chunks(path: Path, chunk: int = 16 << 20) -> None:
     """`_decode_strict` over a file of any size, a chunk of whole lines at a time."""
     lines, rest = 0, b""
@@ -390,10 +356,10 @@ def _decode_strict_by_chunks(path: Path, chunk: int = 16 << 20) -> None:
             block, rest = rest + block, b""
             if len(block) >= chunk and (cut := block.rfind(b"\n")) >= 0:
                 block, rest = block[: cut + 1], block[cut + 1 :]
-            _decode_strict(path, block, lines)
+            decode_strict(path, block, lines)
             lines += block.count(b"\n")
         if rest:
-            _decode_strict(path, rest, lines)
+            decode_strict(path, rest, lines)
 
 
 def _check_file(path: Path, key: str) -> None:

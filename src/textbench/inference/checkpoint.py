@@ -1,19 +1,20 @@
 """Load a checkpoint safely (plain data, trusted classes only) with all needed to use it."""
 
+from __future__ import annotations
+
 import json
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from hydra.utils import instantiate
-
-from textbench.data.tokenizers import TextTokenizer
 from textbench.errors import ConfigError
-from textbench.models.classifier import TextClassifier
 from textbench.registry import check_targets
+
+if TYPE_CHECKING:  # torch and the model load only once a checkpoint is found
+    from textbench.data.tokenizers import TextTokenizer
+    from textbench.models.classifier import TextClassifier
 
 
 @dataclass
@@ -58,6 +59,8 @@ def read_checkpoint(path: str | Path, trusted_modules: Sequence[str] = ()) -> di
     of textbench's own classes or lie in `trusted_modules` (`textbench.registry`), checked
     before anything is built from it.
     """
+    import torch
+
     file = resolve_checkpoint(path)
     try:
         checkpoint = torch.load(file, map_location="cpu", weights_only=True)
@@ -83,6 +86,10 @@ def read_checkpoint(path: str | Path, trusted_modules: Sequence[str] = ()) -> di
 def load_checkpoint(path: str | Path, trusted_modules: Sequence[str] = ()) -> LoadedModel:
     """Rebuild the model from the checkpoint's own config, tokenizer and labels, after
     `read_checkpoint` has refused anything that could run code we do not trust."""
+    from hydra.utils import instantiate
+
+    from textbench.data.tokenizers import TextTokenizer
+
     file = resolve_checkpoint(path)
     checkpoint = read_checkpoint(file, trusted_modules)
     artifacts = checkpoint["textbench"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from textbench.data.sources import read_text, split_lines
+from textbench.data.text_files import read_text, split_lines
 from textbench.errors import ConfigError
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from textbench.checks import EMBEDDING_INITS, check_choice
 from textbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,6 @@ def init_embeddings(encoder: nn.Module, init: str | None, scale: float | None) -
     (or None) keeps PyTorch's N(0, 1)."""
     if init is None or init == "pytorch":
         return
-    check_choice("embeddings.init", init, EMBEDDING_INITS)
     own_scale = getattr(encoder, "embedding_scale", None)
     if init == "auto":
         if own_scale is None:

@@ -12,10 +12,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from textbench.checks import POOLINGS, check_choice
 from textbench.models.pooling import pool
-
-IMPLEMENTATIONS = ("auto", "padded", "packed")
 
 
 def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -52,8 +49,6 @@ class LSTMEncoder(nn.Module):
         implementation: str = "auto",
     ) -> None:
         super().__init__()
-        check_choice("model.encoder.pooling", pooling, POOLINGS["lstm"])
-        check_choice("model.encoder.implementation", implementation, IMPLEMENTATIONS)
         self.pooling = pooling
         self.implementation = implementation
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)

@@ -8,7 +8,6 @@ which loads offline; a Hub name works where the Hub is reachable. Use it with
 import torch
 from torch import nn
 
-from textbench.checks import POOLINGS, check_choice
 from textbench.errors import ConfigError
 from textbench.models.pooling import padding_mask, pool
 
@@ -18,7 +17,6 @@ class PretrainedEncoder(nn.Module):
         self, vocab_size: int, pad_id: int = 0, name_or_path: str = "", pooling: str = "mean"
     ) -> None:
         super().__init__()
-        check_choice("model.encoder.pooling", pooling, POOLINGS["pretrained"])
         from transformers import AutoModel
 
         try:

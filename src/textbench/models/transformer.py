@@ -3,7 +3,6 @@
 import torch
 from torch import nn
 
-from textbench.checks import POOLINGS, check_choice
 from textbench.models.pooling import padding_mask, pool
 
 
@@ -23,7 +22,6 @@ class TransformerEncoder(nn.Module):
         pooling: str = "mean",
     ) -> None:
         super().__init__()
-        check_choice("model.encoder.pooling", pooling, POOLINGS["transformer"])
         self.pooling = pooling
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
         self.position = nn.Embedding(max_length + 1, d_model)

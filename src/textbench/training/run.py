@@ -88,7 +88,7 @@ def _build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit and/or test the configured model; returns what `metrics.json` holds.
 
-    `textbench-train` checks the config's values first (`textbench.checks`). Ctrl-C ends
+    `textbench-train` checks the config's values first (`textbench.schema`). Ctrl-C ends
     it with `KeyboardInterrupt` after `checkpoints/interrupted.ckpt` is saved.
     """
     _log_through_hydra()
