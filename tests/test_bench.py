@@ -8,9 +8,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
     subprocess.run(
@@ -30,10 +29,24 @@ def test_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
         "Optuna workers on one study",
     ):
         assert f"## {section}" in text
-    for row in ("cnn", "lstm", "transformer", "tiny", "none", "median"):  # --quick: one size
+    for row in ("cnn", "tiny", "none", "median"):  # --quick: one model, one size
         assert f"| {row} |" in text
+    for command in ("eval", "predict", "export"):
+        assert f"| `textbench-{command} --help` |" in text
+    assert "| `textbench-predict`, one text, launch → exit |" in text
 
 
+def test_the_bench_models_compose_and_pass_the_schema(tmp_path: Path) -> None:
+    """--quick trains only the CNN: the other models' bench settings are checked here."""
+    from bench.run import MODELS
+    from tests.conftest import make_cfg
+    from textbench.schema import validate
+
+    for overrides in MODELS.values():
+        validate(make_cfg(tmp_path, overrides), "train")
+
+
+@pytest.mark.slow
 def test_data_scaling_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
     subprocess.run(

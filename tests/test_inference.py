@@ -94,16 +94,31 @@ def test_predict_files_in_input_order(runs: dict[str, Path], tmp_path: Path) -> 
         assert abs(sum(row["probabilities"].values()) - 1) < 1e-4
 
 
-def test_predict_reads_standard_input(runs: dict[str, Path], tmp_path: Path) -> None:
+def test_predict_reads_standard_input_without_loading_lightning(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Prediction rebuilds only the network (TextNetwork): Lightning, torchmetrics and
+    datasets, seconds of imports, are never loaded, and the numbers are the same."""
+    code = (
+        "import sys\nfrom textbench.predict import main\n"
+        f"main(['ckpt={runs['cnn']}', 'input=-'])\n"
+        "heavy = {'lightning', 'torchmetrics', 'datasets', 'transformers'}\n"
+        "print(sorted(heavy & set(sys.modules)), file=sys.stderr)\n"
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "textbench.predict", f"ckpt={runs['cnn']}", "input=-"],
+        [sys.executable, "-c", code],
         input="good film\n\n",
         capture_output=True,
         text=True,
         check=True,
     )
+    assert result.stderr.strip().splitlines()[-1] == "[]"
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["text"] for r in rows] == ["good film", ""]
+    trained = torch.load(Path(runs["cnn"]) / "checkpoints" / "last.ckpt", weights_only=True)
+    loaded = load_checkpoint(runs["cnn"])
+    assert type(loaded.model).__name__ == "TextNetwork"
+    assert set(loaded.model.state_dict()) == set(trained["state_dict"])
 
 
 @pytest.mark.parametrize("model", list(SMALL))

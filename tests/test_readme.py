@@ -46,7 +46,7 @@ def test_the_readme_python_snippets_run(tmp_path: Path) -> None:
 def _command_block(first: str) -> list[str]:
     """The README's indented command block that starts with the line `first`."""
     lines = (ROOT / "README.md").read_text().splitlines()
-    start = lines.index("    " + first)
+    start = next(i for i, line in enumerate(lines) if line.startswith("    " + first))
     block = []
     for line in lines[start:]:
         if not line.startswith("    "):

@@ -13,13 +13,16 @@ from textbench.errors import ConfigError
 from textbench.registry import check_targets
 
 if TYPE_CHECKING:  # torch and the model load only once a checkpoint is found
+    from torch import nn
+
     from textbench.data.tokenizers import TextTokenizer
-    from textbench.models.classifier import TextClassifier
+
+CLASSIFIER = "textbench.models.classifier.TextClassifier"
 
 
 @dataclass
 class LoadedModel:
-    model: TextClassifier
+    model: nn.Module  # TextNetwork: encoder → head
     tokenizer: TextTokenizer
     label_names: list[str]
     max_length: int
@@ -89,18 +92,26 @@ def load_checkpoint(path: str | Path, trusted_modules: Sequence[str] = ()) -> Lo
     from hydra.utils import instantiate
 
     from textbench.data.tokenizers import TextTokenizer
+    from textbench.models.network import TextNetwork
 
     file = resolve_checkpoint(path)
     checkpoint = read_checkpoint(file, trusted_modules)
     artifacts = checkpoint["textbench"]
     hparams = checkpoint["hyper_parameters"]
-    model = instantiate(
-        artifacts["config"]["model"],
-        vocab_size=hparams["vocab_size"],
-        label_names=hparams["label_names"],
-        pad_id=hparams["pad_id"],
-        class_weights=hparams.get("class_weights"),
-    )
+    config = artifacts["config"]["model"]
+    if config["_target_"] == CLASSIFIER:  # only the network: no Lightning, no metrics
+        encoder = instantiate(config["encoder"])(
+            vocab_size=hparams["vocab_size"], pad_id=hparams["pad_id"]
+        )
+        model = TextNetwork(encoder, len(hparams["label_names"]), config.get("head_dropout", 0.0))
+    else:  # a LightningModule of the user's own (trusted by name)
+        model = instantiate(
+            config,
+            vocab_size=hparams["vocab_size"],
+            label_names=hparams["label_names"],
+            pad_id=hparams["pad_id"],
+            class_weights=hparams.get("class_weights"),
+        )
     model.load_state_dict(checkpoint["state_dict"])
     model.eval()
     tokenizer = TextTokenizer.restore(artifacts["tokenizer"], artifacts["tokenizer_config"])

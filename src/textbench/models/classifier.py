@@ -11,6 +11,8 @@ from torchmetrics import MetricCollection
 from torchmetrics.aggregation import MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
+from textbench.models.network import classification_head
+
 STAGES = ("train", "val", "test")
 
 
@@ -47,9 +49,7 @@ class TextClassifier(L.LightningModule):
         self.save_hyperparameters(ignore=["encoder", "optimizer", "scheduler"])
         num_classes = len(label_names)
         self.encoder = encoder(vocab_size=vocab_size, pad_id=pad_id)
-        self.head = nn.Sequential(
-            nn.Dropout(head_dropout), nn.Linear(self.encoder.output_dim, num_classes)
-        )
+        self.head = classification_head(self.encoder.output_dim, num_classes, head_dropout)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.label_smoothing = label_smoothing
