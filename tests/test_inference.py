@@ -27,6 +27,7 @@ SMALL = {
     "cnn": ["model.encoder.num_filters=8", "model.encoder.embedding_dim=16"],
     "transformer": ["model.encoder.d_model=16", "model.encoder.dim_feedforward=32"],
     "boe": ["model.encoder.embedding_dim=16", "model.encoder.buckets=1000"],
+    "pretrained": ["tokenizer=pretrained", "data.max_length=32", "data.n_train=200"],
 }
 
 

@@ -18,7 +18,9 @@ class PretrainedEncoder(nn.Module):
     ) -> None:
         super().__init__()
         from transformers import AutoModel
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # a bar for reading a local file is noise
         try:
             self.model = AutoModel.from_pretrained(name_or_path)
         except OSError as error:
