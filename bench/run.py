@@ -137,6 +137,9 @@ def startup(args: argparse.Namespace, work: Path) -> str:
                 "+callbacks.clock._target_=clock.FirstStepClock",
                 f"+callbacks.clock.path={clock}",
                 "test=false",
+                # one step is all this measures: later steps cannot change when it ended
+                "trainer.max_epochs=1",
+                "trainer.limit_train_batches=1",
                 f"hydra.run.dir={work / f'startup-{repeat}'}",
             ],
             check=True,
@@ -152,10 +155,10 @@ def startup(args: argparse.Namespace, work: Path) -> str:
     return f"""
 `textbench-train --help`, and `textbench-train` (the default run: built-in data, the
 tutorial LSTM) from launching the command to the end of its first optimizer step, with
-an empty token cache. Then the inference commands on that run's checkpoint: `--help`, a
-bad setting (answered before torch is imported), and `textbench-predict` of one text from
-launch to exit (importing torch alone takes {_import_time("torch"):.2f} s here). Median of
-{args.repeats} runs.
+an empty token cache (the run stops after that step and one validation). Then the
+inference commands on that run's checkpoint: `--help`, a bad setting (answered before
+torch is imported), and `textbench-predict` of one text from launch to exit (importing
+torch alone takes {_import_time("torch"):.2f} s here). Median of {args.repeats} runs.
 
 | measure | value | target |
 | --- | ---: | ---: |

@@ -125,56 +125,72 @@ COMMANDS = {
 }
 
 
-@pytest.mark.parametrize(
-    ("command", "args", "expected"),
-    [
-        ("eval", [], "ckpt has no value; give one on the command line (ckpt=...)."),
-        ("eval", ["ckpt=nowhere", "split=dev"], "split='dev' is invalid: it must be one of"),
-        ("eval", ["ckpt=nowhere", "batch_size=0"], "batch_size=0 is invalid"),
-        ("eval", ["ckpt=nowhere"], "ckpt='nowhere' does not exist"),
-        ("predict", ["ckpt=nowhere"], "input has no value"),
-        ("predict", ["ckpt=nowhere", "input=-", "colour=red"], "Could not override 'colour'"),
-        ("export", ["ckpt=nowhere", "format=tflite"], "one of onnx, torchscript."),
-        ("export", ["ckpt=nowhere", "max_texts=many"], "max_texts='many' is invalid"),
-    ],
-)
-def test_inference_commands_refuse_bad_settings_before_loading_torch(
-    tmp_path: Path, command: str, args: list[str], expected: str
-) -> None:
+REFUSALS = [
+    ("eval", [], "ckpt has no value; give one on the command line (ckpt=...)."),
+    ("eval", ["ckpt=nowhere", "split=dev"], "split='dev' is invalid: it must be one of"),
+    ("eval", ["ckpt=nowhere", "batch_size=0"], "batch_size=0 is invalid"),
+    ("eval", ["ckpt=nowhere"], "ckpt='nowhere' does not exist"),
+    ("predict", ["ckpt=nowhere"], "input has no value"),
+    ("predict", ["ckpt=nowhere", "input=-", "colour=red"], "Could not override 'colour'"),
+    ("export", ["ckpt=nowhere", "format=tflite"], "one of onnx, torchscript."),
+    ("export", ["ckpt=nowhere", "max_texts=many"], "max_texts='many' is invalid"),
+]
+
+
+def test_inference_commands_refuse_bad_settings_before_loading_torch(tmp_path: Path) -> None:
     """eval, predict and export are Hydra apps with the same one-sentence errors as
     textbench-train, given before torch, Lightning or datasets are imported (that is what
-    makes them answer within a second)."""
-    code = (
-        f"import sys\nfrom {COMMANDS[command]} import main\n"
-        f"try:\n    main({args!r})\nexcept SystemExit as exit:\n"
-        "    heavy = sorted({'torch', 'lightning', 'datasets'} & set(sys.modules))\n"
-        "    print(exit.code, heavy)\n"
-    )
+    makes them answer within a second). One interpreter runs every case, as the console
+    commands would, and reports each one's exit status and standard error."""
+    code = """
+import contextlib, io, json, sys
+from textbench.evaluate import main as eval
+from textbench.export import main as export
+from textbench.predict import main as predict
+results = []
+for command, args in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            globals()[command](args)
+            code = 0
+        except SystemExit as exit:
+            code = exit.code
+    results.append([code, err.getvalue()])
+heavy = sorted({"torch", "lightning", "datasets"} & set(sys.modules))
+print(json.dumps({"results": results, "heavy": heavy}))
+"""
+    cases = json.dumps([[command, args] for command, args, _ in REFUSALS])
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+        [sys.executable, "-c", code, cases], capture_output=True, text=True, cwd=tmp_path
     )
-    assert result.stdout.strip() == "2 []", result.stdout + result.stderr[-2000:]
-    assert result.stderr.startswith("error: ") and expected in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.returncode == 0, result.stderr[-3000:]
+    answer = json.loads(result.stdout)
+    assert answer["heavy"] == []
+    for (command, args, expected), (code, err) in zip(REFUSALS, answer["results"], strict=True):
+        assert code == 2, (command, args, err)
+        assert err.startswith("error: ") and expected in err, (command, args, err)
+        assert len(err.strip().splitlines()) == 1, err
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_inference_commands_have_help_and_print_their_config(tmp_path: Path, command: str) -> None:
-    module = COMMANDS[command]
-    shown = subprocess.run(
-        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, cwd=tmp_path
-    )
-    assert shown.returncode == 0 and f"textbench-{command}:" in shown.stdout
-    assert "ckpt: ???" in shown.stdout and "trust: []" in shown.stdout
-    job = subprocess.run(
-        [sys.executable, "-m", module, "--cfg", "job", "ckpt=run", "trust=[my.models]"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert job.returncode == 0, job.stderr
-    assert "ckpt: run" in job.stdout and "- my.models" in job.stdout
+@pytest.mark.parametrize("command", ["eval", "predict", "export"])
+def test_inference_commands_have_help_and_print_their_config(
+    tmp_path: Path, command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import importlib
+
+    module = {"eval": "evaluate"}.get(command, command)
+    main = importlib.import_module(f"textbench.{module}").main
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as shown:
+        main(["--help"])
+    help_text = capsys.readouterr().out
+    assert shown.value.code in (0, None) and f"textbench-{command}:" in help_text
+    assert "ckpt: ???" in help_text and "trust: []" in help_text
+    main(["--cfg", "job", "ckpt=run", "trust=[my.models]"])
+    job = capsys.readouterr().out
+    assert "ckpt: run" in job and "- my.models" in job
     assert list(tmp_path.iterdir()) == []
 
 
