@@ -125,9 +125,7 @@ def startup(args: argparse.Namespace, work: Path) -> str:
     helps, firsts = [], []
     env = {**os.environ, "PYTHONPATH": f"{BENCH}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     for repeat in range(args.repeats):
-        start = time.perf_counter()
-        subprocess.run([command, "--help"], check=True, capture_output=True)
-        helps.append(time.perf_counter() - start)
+        helps.append(_timed([command, "--help"]))
         clock = work / f"first-step-{repeat}"
         cache = work / f"cache-{repeat}"
         launched = time.time()
@@ -211,13 +209,7 @@ def _sweep_wall_times(args: argparse.Namespace, work: Path, jobs: list[str]) -> 
             (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], parallel),
         ):
             sweep_dir = work / f"sweep-{repeat}-{'joblib' if launcher else 'basic'}"
-            start = time.perf_counter()
-            subprocess.run(
-                _train_command(*jobs, *launcher, f"hydra.sweep.dir={sweep_dir}"),
-                check=True,
-                capture_output=True,
-            )
-            times.append(time.perf_counter() - start)
+            times.append(_timed(_train_command(*jobs, *launcher, f"hydra.sweep.dir={sweep_dir}")))
     return median(sequential), median(parallel)
 
 
