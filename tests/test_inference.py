@@ -27,6 +27,7 @@ SMALL = {
     "cnn": ["model.encoder.num_filters=8", "model.encoder.embedding_dim=16"],
     "transformer": ["model.encoder.d_model=16", "model.encoder.dim_feedforward=32"],
     "boe": ["model.encoder.embedding_dim=16", "model.encoder.buckets=1000"],
+    "nbsvm": ["model.encoder.buckets=1000"],
     "pretrained": ["tokenizer=pretrained", "data.max_length=32", "data.n_train=200"],
 }
 
@@ -120,6 +121,28 @@ def test_predict_reads_standard_input_without_loading_lightning(
     loaded = load_checkpoint(runs["cnn"])
     assert type(loaded.model).__name__ == "TextNetwork"
     assert set(loaded.model.state_dict()) == set(trained["state_dict"])
+
+
+def test_nbsvm_checkpoint_carries_ratios_counted_on_the_training_split_only(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """The ratios were counted once, before training, from the training split's batches
+    (not validation or test): a fresh count over them gives the checkpoint's ratios."""
+    from hydra.utils import instantiate
+
+    from textbench.models.nbsvm import NBSVMEncoder
+
+    loaded = load_checkpoint(runs["nbsvm"]).model.encoder
+    assert bool(loaded.fitted) and loaded.ratio.abs().sum() > 0 and loaded.weight.abs().sum() > 0
+    cfg = make_cfg(tmp_path, ["model=nbsvm", *TINY, *SMALL["nbsvm"]])
+    data = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))
+    data.setup()
+    counted = {}
+    for split in ("train", "validation"):
+        counted[split] = NBSVMEncoder(data.vocab_size, 2, buckets=1000)
+        counted[split].fit_ratios(data._loader(split))
+    assert torch.equal(counted["train"].ratio, loaded.ratio)
+    assert not torch.equal(counted["validation"].ratio, loaded.ratio)
 
 
 @pytest.mark.parametrize("model", list(SMALL))

@@ -6,6 +6,7 @@ import torch
 from textbench.models.boe import BagOfNgramsEncoder
 from textbench.models.cnn import CNNEncoder
 from textbench.models.lstm import LSTMEncoder, reverse_within_length
+from textbench.models.nbsvm import NBSVMEncoder
 from textbench.models.transformer import TransformerEncoder
 
 VOCAB = 50
@@ -24,7 +25,18 @@ ENCODERS = {
         VOCAB, d_model=16, nhead=2, max_length=40, pooling="cls"
     ),
     "boe-trigrams": lambda: BagOfNgramsEncoder(VOCAB, embedding_dim=8, ngrams=3, buckets=101),
+    "nbsvm-trigrams": lambda: _with_random_ratios(NBSVMEncoder(VOCAB, 3, ngrams=3, buckets=101)),
 }
+
+
+def _with_random_ratios(encoder: NBSVMEncoder) -> NBSVMEncoder:
+    """As if fitted and trained: at the start ratios and weights are zero, and so would
+    every output be."""
+    with torch.no_grad():
+        encoder.ratio.normal_()
+        encoder.ratio[encoder.null] = 0.0
+        encoder.weight.normal_()
+    return encoder
 
 
 def _batch(texts: list[list[int]], extra_padding: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,3 +106,51 @@ def test_pretrained_minilm_encoder_ignores_padding() -> None:
         batched = encoder(*_batch(texts, extra_padding=4))
     assert batched.shape == (2, 384)
     torch.testing.assert_close(batched, alone, atol=1e-4, rtol=1e-4)
+
+
+def test_untrained_nbsvm_is_multinomial_naive_bayes_on_binary_features() -> None:
+    """With every weight 1 the ratios alone decide: the score difference between the two
+    classes is scikit-learn's MultinomialNB log-likelihood ratio on binarised word counts
+    (same smoothing, over the words seen in training), twice (one-vs-rest)."""
+    naive_bayes = pytest.importorskip("sklearn.naive_bayes")
+    generator = torch.Generator().manual_seed(0)
+    texts = [
+        torch.randint(2, VOCAB, (int(n),), generator=generator).tolist()
+        for n in torch.randint(1, 12, (60,), generator=generator)
+    ]
+    labels = torch.tensor([int(sum(t) % 3 == 0) for t in texts])
+    encoder = NBSVMEncoder(VOCAB, 2, ngrams=1, alpha=0.5)
+    ids, lengths = _batch(texts, extra_padding=2)
+    half = {"input_ids": ids[:30], "lengths": lengths[:30], "labels": labels[:30]}
+    rest = {"input_ids": ids[30:], "lengths": lengths[30:], "labels": labels[30:]}
+    encoder.fit_ratios([half, rest])  # batches add up
+    assert bool(encoder.fitted)
+    with torch.no_grad():
+        encoder.weight.fill_(1.0)
+
+    present = torch.zeros(len(texts), VOCAB)
+    for i, text in enumerate(texts):
+        present[i, text] = 1.0  # binary: a word said twice counts once
+    seen = present.sum(dim=0) > 0
+    bayes = naive_bayes.MultinomialNB(alpha=0.5, fit_prior=False)
+    bayes.fit(present[:, seen].numpy(), labels.numpy())
+    log_ratio = torch.from_numpy(bayes.feature_log_prob_[1] - bayes.feature_log_prob_[0])
+    expected = present[:, seen].double() @ log_ratio
+    with torch.no_grad():
+        scores = encoder(ids, lengths).double()
+    torch.testing.assert_close(scores[:, 1] - scores[:, 0], 2 * expected, atol=1e-4, rtol=1e-5)
+    assert encoder.ratio[~torch.cat([seen, torch.zeros(1, dtype=torch.bool)])].abs().max() == 0
+
+
+def test_nbsvm_bigrams_tell_apart_texts_with_the_same_words() -> None:
+    """Word order reaches the model through its bigrams: 'not good' vs 'good not'."""
+    ids, lengths = _batch([[5, 6], [6, 5]])
+    labels = torch.tensor([0, 1])
+    batch = {"input_ids": ids, "lengths": lengths, "labels": labels}
+    for ngrams, differ in ((1, False), (2, True)):
+        encoder = NBSVMEncoder(VOCAB, 2, ngrams=ngrams, buckets=1009)
+        encoder.fit_ratios([batch])
+        with torch.no_grad():
+            encoder.weight.fill_(1.0)
+        scores = encoder(ids, lengths)
+        assert torch.allclose(scores[0], scores[1]) is not differ

@@ -24,6 +24,7 @@ TRUSTED_TARGETS: frozenset[str] = frozenset(
         "textbench.models.boe.BagOfNgramsEncoder",
         "textbench.models.cnn.CNNEncoder",
         "textbench.models.lstm.LSTMEncoder",
+        "textbench.models.nbsvm.NBSVMEncoder",
         "textbench.models.pretrained.PretrainedEncoder",
         "textbench.models.transformer.TransformerEncoder",
         # data

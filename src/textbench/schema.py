@@ -121,6 +121,19 @@ class BagOfNgramsEncoderSchema:
 
 
 @dataclass
+class NBSVMEncoderSchema:
+    ngrams: int = 2
+    buckets: int = 2_000_000
+    alpha: float = 1.0
+
+    def __post_init__(self) -> None:
+        _positive(self, "ngrams")
+        if self.ngrams > 1:
+            _positive(self, "buckets")
+        _positive(self, "alpha", integer=False)
+
+
+@dataclass
 class TransformerEncoderSchema:
     d_model: int = 256
     nhead: int = 4
@@ -428,6 +441,7 @@ SCHEMAS: dict[str, type] = {
     "textbench.models.lstm.LSTMEncoder": LSTMEncoderSchema,
     "textbench.models.cnn.CNNEncoder": CNNEncoderSchema,
     "textbench.models.boe.BagOfNgramsEncoder": BagOfNgramsEncoderSchema,
+    "textbench.models.nbsvm.NBSVMEncoder": NBSVMEncoderSchema,
     "textbench.models.transformer.TransformerEncoder": TransformerEncoderSchema,
     "textbench.models.pretrained.PretrainedEncoder": PretrainedEncoderSchema,
     "torch.optim.Adam": AdamSchema,

@@ -92,7 +92,7 @@ def load_checkpoint(path: str | Path, trusted_modules: Sequence[str] = ()) -> Lo
     from hydra.utils import instantiate
 
     from textbench.data.tokenizers import TextTokenizer
-    from textbench.models.network import TextNetwork
+    from textbench.models.network import TextNetwork, build_encoder
 
     file = resolve_checkpoint(path)
     checkpoint = read_checkpoint(file, trusted_modules)
@@ -100,10 +100,11 @@ def load_checkpoint(path: str | Path, trusted_modules: Sequence[str] = ()) -> Lo
     hparams = checkpoint["hyper_parameters"]
     config = artifacts["config"]["model"]
     if config["_target_"] == CLASSIFIER:  # only the network: no Lightning, no metrics
-        encoder = instantiate(config["encoder"])(
-            vocab_size=hparams["vocab_size"], pad_id=hparams["pad_id"]
+        classes = len(hparams["label_names"])
+        encoder = build_encoder(
+            instantiate(config["encoder"]), hparams["vocab_size"], hparams["pad_id"], classes
         )
-        model = TextNetwork(encoder, len(hparams["label_names"]), config.get("head_dropout", 0.0))
+        model = TextNetwork(encoder, classes, config.get("head_dropout", 0.0))
     else:  # a LightningModule of the user's own (trusted by name)
         model = instantiate(
             config,

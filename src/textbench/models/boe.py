@@ -13,6 +13,18 @@ from textbench.models.pooling import padding_mask
 _PRIMES = (1_000_003, 998_244_353, 1_000_000_007)
 
 
+def hashed_ngrams(
+    input_ids: torch.Tensor, lengths: torch.Tensor, n: int, buckets: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The bucket of each n-gram starting at positions 0..time-n, and whether it lies
+    within the text: two [batch, time - n + 1] tensors (`time` >= n)."""
+    width = input_ids.size(1) - n + 1
+    ids = input_ids[:, :width]
+    for k in range(1, n):
+        ids = ids * _PRIMES[k % len(_PRIMES)] + input_ids[:, k : k + width]
+    return ids.remainder(buckets), padding_mask((lengths - n + 1).clamp(min=0), width)
+
+
 class BagOfNgramsEncoder(nn.Module):
     """Embeddings of the words and of the 2..`ngrams`-grams of each text, averaged."""
 
@@ -41,14 +53,7 @@ class BagOfNgramsEncoder(nn.Module):
         for n in range(2, self.ngrams + 1):
             if input_ids.size(1) < n:
                 break
-            ids = input_ids[:, : input_ids.size(1) - n + 1]
-            for k in range(1, n):
-                ids = (
-                    ids * _PRIMES[k % len(_PRIMES)]
-                    + input_ids[:, k : input_ids.size(1) - n + 1 + k]
-                )
-            grams = self.grams(ids.remainder(self.buckets))
-            gram_mask = padding_mask((lengths - n + 1).clamp(min=0), ids.size(1)).unsqueeze(-1)
-            total = total + (grams * gram_mask).sum(dim=1)
+            ids, valid = hashed_ngrams(input_ids, lengths, n, self.buckets)
+            total = total + (self.grams(ids) * valid.unsqueeze(-1)).sum(dim=1)
             count = count + (lengths - n + 1).clamp(min=0).unsqueeze(-1).to(total.dtype)
         return self.dropout(total / count)

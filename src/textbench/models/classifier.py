@@ -11,7 +11,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.aggregation import MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from textbench.models.network import classification_head
+from textbench.models.network import build_encoder, classification_head
 
 STAGES = ("train", "val", "test")
 
@@ -48,7 +48,7 @@ class TextClassifier(L.LightningModule):
         label_names = [str(name) for name in label_names]
         self.save_hyperparameters(ignore=["encoder", "optimizer", "scheduler"])
         num_classes = len(label_names)
-        self.encoder = encoder(vocab_size=vocab_size, pad_id=pad_id)
+        self.encoder = build_encoder(encoder, vocab_size, pad_id, num_classes)
         self.head = classification_head(self.encoder.output_dim, num_classes, head_dropout)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
@@ -96,6 +96,15 @@ class TextClassifier(L.LightningModule):
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         logits = self._step(batch, "test")[1]
         self.test_probabilities.append(torch.softmax(logits.detach().float(), dim=-1).cpu())
+
+    def on_fit_start(self) -> None:
+        """Encoders with statistics of the training split (NBSVM's ratios) count them
+        once, before the first step, summed over DDP ranks; a resumed run has them."""
+        fit = getattr(self.encoder, "fit_ratios", None)
+        if fit is None or bool(self.encoder.fitted):
+            return
+        loader = self.trainer.datamodule.train_dataloader()
+        fit(loader, reduce=lambda counts: self.trainer.strategy.reduce(counts, reduce_op="sum"))
 
     def on_test_epoch_start(self) -> None:
         self.test_probabilities = []

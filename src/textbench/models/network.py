@@ -5,8 +5,22 @@ API) rebuilds only this plain `nn.Module` from a checkpoint, so it never imports
 or torchmetrics (seconds of start-up saved on every command).
 """
 
+import inspect
+from collections.abc import Callable
+
 import torch
 from torch import nn
+
+
+def build_encoder(
+    factory: Callable[..., nn.Module], vocab_size: int, pad_id: int, num_classes: int
+) -> nn.Module:
+    """The encoder for this data: every encoder gets the vocabulary size and padding id;
+    one whose scores are per class (NBSVM) declares `num_classes` and gets it too."""
+    options = {"vocab_size": vocab_size, "pad_id": pad_id}
+    if "num_classes" in inspect.signature(factory).parameters:
+        options["num_classes"] = num_classes
+    return factory(**options)
 
 
 def classification_head(input_dim: int, num_classes: int, dropout: float = 0.0) -> nn.Sequential:
