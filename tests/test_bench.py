@@ -1,12 +1,15 @@
 """The benchmark scripts run (tiny sizes); their timings are never asserted."""
 
+import importlib
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHARED_DATA, needs_shared_data
 
 
 @pytest.mark.slow
@@ -68,3 +71,33 @@ def test_data_scaling_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert "| 2,000 |" in text
     assert "## Data at scale: an Amazon-sized set" in text
     assert "test accuracy, 1 epoch" in text
+
+
+@needs_shared_data
+def test_peers_train_on_the_experiments_folds_and_sit_beside_the_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/peers.py on two MR folds: each peer chooses on validation, is tested on the
+    fold the experiments test on, and its row lands in RESULTS.md's MR table."""
+    from bench import peers
+
+    results = importlib.import_module("results")  # experiments/, on the path peers sets
+
+    monkeypatch.setenv("TEXTBENCH_DATA_DIR", str(SHARED_DATA))
+    monkeypatch.setattr(results, "STORE", tmp_path / "store")
+    monkeypatch.setattr(results, "HERE", tmp_path)
+    monkeypatch.setattr("sys.argv", ["peers.py", "mr", "--folds", "2"])
+    peers.main()
+    folds = [peers.splits("mr", fold) for fold in (0, 1)]
+    assert not set(folds[0]["test"][0]) & set(folds[1]["test"][0])  # folds do not overlap
+    assert len(folds[0]["test"][0]) == 1067  # a tenth of MR's 10,662 sentences
+    for name in peers.PEERS:
+        record = json.loads((tmp_path / "store" / f"peer_mr_{name}.json").read_text())
+        assert record["seeds"] == 2 and record["protocol"] == ["10-fold CV"]
+        assert all(0.7 < acc < 0.85 for acc in record["test_acc"]), record["test_acc"]
+        assert record["command"] == "python bench/peers.py mr --folds 2"
+    shutil.copy(ROOT / "experiments" / "results" / "mr_cnn.json", tmp_path / "store")
+    results.table()
+    table = (tmp_path / "RESULTS.md").read_text()
+    mr_section = table[table.index("## MR") :]
+    assert mr_section.count("| peer: ") == 2 and "| mr_cnn |" in mr_section

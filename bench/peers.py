@@ -1,0 +1,220 @@
+"""Peers: what a user might pick instead of textbench, on exactly the experiments' splits.
+
+    python bench/peers.py imdb   # IMDB: its test set; validation carved as the experiments do
+    python bench/peers.py mr     # MR: the 10 folds of `experiment=mr_*`
+
+Two peers: scikit-learn's TF-IDF (word uni+bigrams, sublinear tf) + logistic regression,
+and fastText (bigrams, 10 epochs, the `fasttext-numpy2-wheel` build). Each chooses its one
+setting (C, or the learning rate) by validation accuracy, then meets the test split once,
+as the experiments' protocol asks. The splits come from textbench's own data module
+(composed from the experiment's config), so peers and models see the same texts. Each
+peer's record goes to experiments/results/peer_<data>_<name>.json and shows in
+experiments/RESULTS.md beside textbench's rows; run time is one run of the chosen
+setting (reading the texts aside: vectorising or writing fastText's files, training,
+predicting the test split).
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "experiments"))
+# the experiments each data set's splits come from: same data.seed, fractions and folds
+EXPERIMENTS = {"imdb": ("imdb_nbsvm", [None]), "mr": ("mr_cnn", list(range(10)))}
+LR_C = (1.0, 10.0, 100.0, 1000.0)
+FASTTEXT_LR = (0.1, 0.25, 0.5)
+THREADS = os.cpu_count() or 1  # fastText would start 12
+
+
+Split = tuple[list[str], np.ndarray]
+
+
+def splits(data: str, fold: int | None) -> dict[str, Split]:
+    """Train, validation and test texts with their label ids, as textbench's runs get them."""
+    from hydra.utils import instantiate
+
+    from textbench.api import compose_config
+
+    overrides = [f"experiment={EXPERIMENTS[data][0]}"]
+    if fold is not None:
+        overrides.append(f"cv.fold={fold}")
+    with tempfile.TemporaryDirectory() as out:
+        cfg = compose_config(overrides, out)
+        module = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))
+        module.setup()
+        return {
+            name: (module.split_texts(name), np.asarray(module.splits[name].labels))
+            for name in ("train", "validation", "test")
+        }
+
+
+def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(np.asarray(predicted) == labels))
+
+
+def tfidf_lr(data: dict[str, Split], seed: int) -> dict:
+    """TF-IDF uni+bigrams and logistic regression, C chosen on validation."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    started = time.perf_counter()
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    train = vectorizer.fit_transform(data["train"][0])
+    validation, test = (vectorizer.transform(data[s][0]) for s in ("validation", "test"))
+    vectorised = time.perf_counter() - started
+    tried = {}
+    for c in LR_C:
+        fit_started = time.perf_counter()
+        model = LogisticRegression(C=c, max_iter=1000, random_state=seed)
+        model.fit(train, data["train"][1])
+        fit_s = time.perf_counter() - fit_started
+        tried[c] = (accuracy(model.predict(validation), data["validation"][1]), model, fit_s)
+    best = max(tried, key=lambda c: tried[c][0])
+    val_acc, model, fit_s = tried[best]
+    predict_started = time.perf_counter()
+    test_acc = accuracy(model.predict(test), data["test"][1])
+    run_s = vectorised + fit_s + time.perf_counter() - predict_started
+    return {"choice": f"C={best:g}", "val_acc": val_acc, "test_acc": test_acc, "run_s": run_s}
+
+
+def _fasttext_lines(texts: list[str], labels: np.ndarray | None = None) -> list[str]:
+    """One text per line, lower-cased, HTML breaks and punctuation split off (fastText
+    splits on spaces only), each with its `__label__k` when labels are given."""
+    lines = []
+    for i, text in enumerate(texts):
+        text = re.sub(r"<br\s*/?>", " ", text.lower())
+        text = " ".join(re.sub(r"([^\w\s'])", r" \1 ", text).split())
+        lines.append(text if labels is None else f"__label__{labels[i]} {text}")
+    return lines
+
+
+def fasttext_bigrams(data: dict[str, Split], seed: int) -> dict:
+    """fastText supervised, word bigrams, 10 epochs, learning rate chosen on validation."""
+    import fasttext
+
+    def predict(model, texts: list[str]) -> np.ndarray:
+        labels, _ = model.predict(_fasttext_lines(texts))
+        return np.array([int(label[0].removeprefix("__label__")) for label in labels])
+
+    with tempfile.TemporaryDirectory() as work:
+        tried = {}
+        for lr in FASTTEXT_LR:
+            started = time.perf_counter()
+            path = Path(work) / "train.txt"
+            path.write_text("\n".join(_fasttext_lines(*data["train"])) + "\n")
+            model = fasttext.train_supervised(
+                str(path), wordNgrams=2, epoch=10, lr=lr, seed=seed, thread=THREADS, verbose=0
+            )
+            fit_s = time.perf_counter() - started
+            tried[lr] = (
+                accuracy(predict(model, data["validation"][0]), data["validation"][1]),
+                model,
+                fit_s,
+            )
+        best = max(tried, key=lambda lr: tried[lr][0])
+        val_acc, model, fit_s = tried[best]
+        started = time.perf_counter()
+        test_acc = accuracy(predict(model, data["test"][0]), data["test"][1])
+    run_s = fit_s + time.perf_counter() - started
+    return {"choice": f"lr={best:g}", "val_acc": val_acc, "test_acc": test_acc, "run_s": run_s}
+
+
+# name: (what it is, how to run it, whether its seed changes anything)
+PEERS: dict[str, tuple[str, Callable[[dict[str, Split], int], dict], bool]] = {
+    "tfidf_lr": ("scikit-learn TF-IDF uni+bigrams + logistic regression", tfidf_lr, False),
+    "fasttext": ("fastText, bigrams, 10 epochs", fasttext_bigrams, True),
+}
+
+
+def record(data: str, name: str, runs: list[dict], command: str) -> Path:
+    """Store the peer's runs in the shape experiments/results.py reads for its table."""
+    from results import STORE
+
+    from textbench.training.record import code_version
+
+    accs = [r["test_acc"] for r in runs]
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with tempfile.TemporaryDirectory() as out:
+        code = code_version(Path(out))
+    folds = len(EXPERIMENTS[data][1])
+    entry = {
+        "experiment": f"peer_{data}_{name}",
+        "peer": PEERS[name][0],
+        "command": command,
+        "seeds": len(runs),
+        "protocol": [f"{folds}-fold CV" if folds > 1 else "seeds"],
+        "choices": [r["choice"] for r in runs],
+        "val_acc_mean": statistics.fmean(r["val_acc"] for r in runs),
+        "test_acc": accs,
+        "test_acc_mean": statistics.fmean(accs),
+        "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+        "epochs": None,
+        "train_epoch_time_s": None,
+        "run_wall_time_s": statistics.fmean(r["run_s"] for r in runs),
+        "train_tokens_per_s": None,
+        "measured": runs[0]["started"],
+        "measured_last": now,
+        "machine": {"cpu_count": os.cpu_count(), "gpus": []},
+        "code": [code],
+    }
+    STORE.mkdir(exist_ok=True)
+    path = STORE / f"{entry['experiment']}.json"
+    path.write_text(json.dumps(entry, indent=2) + "\n")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", choices=sorted(EXPERIMENTS))
+    parser.add_argument(
+        "--peers", default=",".join(PEERS), help="comma-separated: " + ", ".join(PEERS)
+    )
+    parser.add_argument("--seeds", type=int, default=3, help="repeats where the data has no folds")
+    parser.add_argument("--folds", type=int, help="only the first FOLDS folds (a quick look)")
+    args = parser.parse_args()
+    names = args.peers.split(",")
+    unknown = sorted(set(names) - set(PEERS))
+    if unknown:
+        parser.error(f"unknown peer {unknown[0]!r}; choose from {', '.join(PEERS)}")
+    folds = EXPERIMENTS[args.data][1][: args.folds]
+    repeats = (
+        [(fold, 0) for fold in folds]
+        if folds[0] is not None
+        else [(None, s + 1) for s in range(args.seeds)]
+    )
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    loaded: dict[int | None, dict[str, Split]] = {}
+    for fold, seed in repeats:
+        if fold not in loaded:
+            loaded.clear()
+            loaded[fold] = splits(args.data, fold)
+        for name in names:
+            if fold is None and seed > 1 and not PEERS[name][2]:
+                continue  # deterministic: the same run again would add nothing
+            started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            result = {**PEERS[name][1](loaded[fold], seed), "started": started}
+            runs[name].append(result)
+            print(
+                f"{name} fold={fold} seed={seed}: {result['choice']} val {result['val_acc']:.4f} "
+                f"test {result['test_acc']:.4f} {result['run_s']:.1f} s",
+                flush=True,
+            )
+    command = shlex.join(["python", "bench/peers.py", *sys.argv[1:]])
+    for name in names:
+        print(f"recorded {record(args.data, name, runs[name], command)}")
+
+
+if __name__ == "__main__":
+    main()
