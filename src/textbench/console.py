@@ -55,7 +55,8 @@ def quiet_console() -> None:
 def print_config(cfg: DictConfig, output_dir: Path) -> None:
     """What this run trains, in a few lines: the config groups chosen and the overrides;
     the whole resolved config with `verbose=true` (always saved as resolved_config.yaml)."""
-    console = Console(stderr=True, soft_wrap=True)
+    # markup off everywhere here: overrides and paths are the user's text ("x=[a,b]")
+    console = Console(stderr=True, soft_wrap=True, markup=False)
     if cfg.get("verbose"):
         resolved = OmegaConf.to_container(cfg, resolve=True)
         text = OmegaConf.to_yaml({k: resolved[k] for k in ("seed", *_GROUPS) if k in resolved})
@@ -84,7 +85,7 @@ def print_summary(results: dict[str, Any]) -> None:
     for name in names:
         val, test = results["best_val"].get(f"val/{name}"), results["test"].get(f"test/{name}")
         table.add_row(name, _metric(val), _metric(test))
-    console = Console(stderr=True, soft_wrap=True)  # paths whole, even in a log file
+    console = Console(stderr=True, soft_wrap=True, markup=False)  # paths whole, even in a log file
     console.print(table)
     console.print(
         f"epochs {results['epochs']} (best {results['best_val'].get('epoch', '-')}), "
@@ -121,6 +122,6 @@ def print_evaluation(results: dict[str, Any], out_dir: Any) -> None:
         table.add_row(
             name, *(_metric(row[m]) for m in ("precision", "recall", "f1")), str(row["support"])
         )
-    console = Console(stderr=True, soft_wrap=True)
+    console = Console(stderr=True, soft_wrap=True, markup=False)
     console.print(table)
     console.print(f"outputs: {out_dir}")
