@@ -113,6 +113,7 @@ def test_untrained_nbsvm_is_multinomial_naive_bayes_on_binary_features() -> None
     classes is scikit-learn's MultinomialNB log-likelihood ratio on binarised word counts
     (same smoothing, over the words seen in training), twice (one-vs-rest)."""
     from sklearn import naive_bayes
+
     generator = torch.Generator().manual_seed(0)
     texts = [
         torch.randint(2, VOCAB, (int(n),), generator=generator).tolist()

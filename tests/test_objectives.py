@@ -1,8 +1,12 @@
 """What accuracy needs: word vectors, class weights, label smoothing, weight decay groups,
 and models that learn word order."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -27,6 +31,80 @@ def test_word_vectors_start_the_embedding_and_can_be_frozen(tmp_path: Path) -> N
     vocab = Tokenizer.from_file(str(tmp_path / "run" / "tokenizer.json")).get_vocab()
     for word, vector in vectors.items():
         assert weight[vocab[word]].tolist() == pytest.approx(vector)  # frozen: unchanged
+
+
+def test_word2vec_trains_on_the_training_split_starts_the_embedding_and_is_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CNN-static: the embedding starts from Gensim vectors for the words seen at least
+    min_count times and stays there; an unlabeled corpus changes the vectors; the same
+    run again reads them from the cache without training Gensim."""
+    import gensim.models
+
+    from textbench.models.word2vec import SETTINGS
+
+    monkeypatch.setenv("TEXTBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the movie was not good at all\n" * 50)
+    runs = {}
+    for name, extra in (("plain", []), ("corpus", [f"embeddings.word2vec_corpus=[{corpus}]"])):
+        cfg = make_cfg(
+            tmp_path / name,
+            [*SMALL_CNN, *TINY, "embeddings.word2vec=true", "embeddings.freeze=true", *extra],
+        )
+        train(cfg)
+        state = torch.load(tmp_path / name / "checkpoints" / "last.ckpt", weights_only=True)
+        runs[name] = state["state_dict"]["encoder.embedding.weight"]
+    stored = sorted((tmp_path / "cache" / "word2vec").glob("*.npz"))
+    assert len(stored) == 2  # one entry per corpus
+    found_any = False
+    for path in stored:
+        with np.load(path) as cached:
+            vectors, found = torch.from_numpy(cached["vectors"]), torch.from_numpy(cached["found"])
+        matches = [torch.equal(w[found], vectors[found]) for w in runs.values()]
+        assert sum(matches) == 1  # each run's frozen rows are its own vectors, untouched
+        found_any |= bool(found.any())
+    assert found_any and not torch.equal(runs["plain"], runs["corpus"])
+    assert SETTINGS["min_count"] == 5
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("word2vec trained again instead of reading its cache")
+
+    monkeypatch.setattr(gensim.models, "Word2Vec", no_training)
+    cfg = make_cfg(
+        tmp_path / "again",
+        [*SMALL_CNN, *TINY, "embeddings.word2vec=true", "embeddings.freeze=true"],
+    )
+    train(cfg)
+    state = torch.load(tmp_path / "again" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert torch.equal(state["state_dict"]["encoder.embedding.weight"], runs["plain"])
+
+
+def test_word2vec_vectors_are_the_same_in_every_process_for_a_seed(tmp_path: Path) -> None:
+    """Gensim seeds each word's start by a hash: Python's own is salted per process, ours
+    is not, so the same seed gives the same vectors bit for bit in a new process."""
+    code = (
+        "import sys, hashlib\n"
+        "from hydra.utils import instantiate\n"
+        "from tests.conftest import TINY, make_cfg\n"
+        "from textbench.models.word2vec import word2vec_vectors\n"
+        f"cfg = make_cfg(__import__('pathlib').Path(r'{tmp_path}'), TINY)\n"
+        "data = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))\n"
+        "data.setup()\n"
+        "vectors, found = word2vec_vectors(data, 8, [], int(sys.argv[1]), None)\n"
+        "print(hashlib.sha256(vectors.tobytes() + found.tobytes()).hexdigest())\n"
+    )
+    digests = [
+        subprocess.run(
+            [sys.executable, "-c", code, seed],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": salt},
+        ).stdout.split()[-1]
+        for seed, salt in (("1", "1"), ("1", "2"), ("2", "1"))
+    ]
+    assert digests[0] == digests[1] and digests[0] != digests[2]
 
 
 @pytest.mark.parametrize("init", ["uniform", "normal"])

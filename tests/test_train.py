@@ -11,13 +11,14 @@ import torch
 from tests.conftest import TINY, make_cfg
 from textbench.training.run import train
 
-MODELS = ("lstm", "cnn", "transformer", "boe")
+MODELS = ("lstm", "cnn", "transformer", "boe", "nbsvm")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SMALL_MODELS = {
     "lstm": ["model.encoder.hidden_size=16", "model.encoder.embedding_dim=16"],
     "cnn": ["model.encoder.num_filters=8", "model.encoder.embedding_dim=16"],
     "transformer": ["model.encoder.d_model=16", "model.encoder.dim_feedforward=32"],
     "boe": ["model.encoder.buckets=1000"],
+    "nbsvm": ["model.encoder.buckets=1000"],
 }
 
 

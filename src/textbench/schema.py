@@ -337,11 +337,17 @@ class Embeddings:
     init: str = "auto"
     scale: float | None = None
     path: str | None = None
+    word2vec: bool = False
+    word2vec_corpus: list[str] = field(default_factory=list)
     freeze: bool = False
 
     def __post_init__(self) -> None:
         _choice(self, "init", EMBEDDING_INITS)
         _positive(self, "scale", integer=False, or_none=True)
+        if self.word2vec and self.path:
+            raise _Bad("word2vec", "false when embeddings.path gives vectors (choose one)")
+        if self.word2vec_corpus and not self.word2vec:
+            raise _Bad("word2vec_corpus", "empty unless embeddings.word2vec=true")
 
 
 @dataclass

@@ -72,8 +72,9 @@ def load_word_vectors(
             f"embeddings.path={path!r} does not exist; give a word2vec or GloVe "
             "text file (one 'word v1 v2 ...' per line)."
         )
-    found = 0
-    with torch.no_grad(), file.open(encoding="utf-8", errors="replace") as lines:
+    vectors = torch.zeros(embedding.num_embeddings, embedding.embedding_dim)
+    found = torch.zeros(embedding.num_embeddings, dtype=torch.bool)
+    with file.open(encoding="utf-8", errors="replace") as lines:
         for number, line in enumerate(lines, 1):
             parts = line.rstrip().split(" ")
             if number == 1 and len(parts) == 2:  # word2vec header: count and dimension
@@ -87,18 +88,32 @@ def load_word_vectors(
                     f"model's embedding {embedding.embedding_dim}; set model.encoder."
                     f"embedding_dim={len(parts) - 1}."
                 )
-            embedding.weight[index] = torch.tensor([float(x) for x in parts[1:]])
-            found += 1
+            vectors[index] = torch.tensor([float(x) for x in parts[1:]])
+            found[index] = True
+    return copy_vectors(embedding, vectors, found, freeze, str(path))
+
+
+def copy_vectors(
+    embedding: nn.Embedding,
+    vectors: torch.Tensor,
+    found: torch.Tensor,
+    freeze: bool,
+    source: str,
+) -> float:
+    """Start the rows `found` marks from `vectors` (the others keep their random start,
+    padding stays zero), frozen or not; returns the share of the vocabulary covered."""
+    with torch.no_grad():
+        embedding.weight[found] = vectors[found].to(embedding.weight.dtype)
         if embedding.padding_idx is not None:
             embedding.weight[embedding.padding_idx] = 0.0
     embedding.weight.requires_grad_(not freeze)
-    coverage = found / max(1, len(vocab))
+    coverage = int(found.sum()) / max(1, len(found))
     log.info(
         "Word vectors: %d of %d words (%.1f%%) from %s%s",
-        found,
-        len(vocab),
+        int(found.sum()),
+        len(found),
         100 * coverage,
-        path,
+        source,
         "; frozen" if freeze else "",
     )
     return coverage

@@ -23,7 +23,13 @@ from omegaconf import DictConfig, OmegaConf
 from textbench.console import print_config, print_summary, quiet_console
 from textbench.errors import ConfigError
 from textbench.inference.checkpoint import read_checkpoint
-from textbench.models.embeddings import init_embeddings, load_word_vectors, word_embedding
+from textbench.models.embeddings import (
+    copy_vectors,
+    init_embeddings,
+    load_word_vectors,
+    word_embedding,
+)
+from textbench.models.word2vec import word2vec_vectors
 from textbench.registry import targets
 from textbench.reporting.curves import plot_learning_curves
 from textbench.reporting.predictions import FILE as PREDICTIONS
@@ -79,6 +85,23 @@ def _build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
             datamodule.tokenizer.vocab,
             cfg.embeddings.path,
             cfg.embeddings.freeze,
+        )
+    if cfg.embeddings.word2vec:
+        embedding = word_embedding(model.encoder, "embeddings.word2vec")
+        vectors, found = word2vec_vectors(
+            datamodule,
+            embedding.embedding_dim,
+            list(cfg.embeddings.word2vec_corpus),
+            cfg.seed,
+            datamodule.cache.root.parent if datamodule.cache else None,
+        )
+        corpus = " + ".join(["the training split", *cfg.embeddings.word2vec_corpus])
+        copy_vectors(
+            embedding,
+            torch.from_numpy(vectors),
+            torch.from_numpy(found),
+            cfg.embeddings.freeze,
+            f"word2vec on {corpus}",
         )
     if cfg.get("compile"):
         model.encoder.compile()  # in place: checkpoints keep their parameter names

@@ -1,0 +1,153 @@
+"""Word vectors trained with Gensim's word2vec on the run's own texts, cached.
+
+Kim (2014) started his CNN from word2vec vectors (CNN-static: frozen; CNN-non-static:
+fine-tuned). Here they are trained, skip-gram with negative sampling as word2vec's
+defaults, on the training split's tokens (exactly what the model sees) plus an optional
+unlabeled corpus (e.g. the 50k IMDB reviews as movie-domain text for MR), tokenized by the
+run's tokenizer. Never on validation or test texts. One worker thread and a hash of our
+own make the vectors the same for the same seed, bit for bit (Gensim's default hash is
+Python's, salted per process). Vectors are cached by the data's fingerprint, the
+tokenizer, the corpus files' contents and the settings.
+"""
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textbench.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+SETTINGS = {"sg": 1, "window": 5, "negative": 5, "epochs": 5, "min_count": 5, "sample": 1e-3}
+CORPUS_BATCH = 2048
+
+
+def _stable_hash(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+def corpus_texts(path: str) -> Iterator[str]:
+    """The texts of an unlabeled corpus file: .parquet (its `text` column), .csv / .tsv /
+    .jsonl rows (`text`), or plain text, one text a line."""
+    from textbench.inference.texts_io import read_texts
+
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(
+            f"embeddings.word2vec_corpus: {path!r} does not exist; give text files (one "
+            "text a line), CSV/TSV/JSONL or Parquet files with a 'text' column."
+        )
+    if file.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.ParquetFile(file)
+        if "text" not in table.schema_arrow.names:
+            raise ConfigError(
+                f"embeddings.word2vec_corpus: {path} has no 'text' column "
+                f"(it has {', '.join(table.schema_arrow.names)})."
+            )
+        for batch in table.iter_batches(columns=["text"], batch_size=CORPUS_BATCH):
+            yield from (t or "" for t in batch.column(0).to_pylist())
+        return
+    yield from read_texts(str(file))
+
+
+def _file_digest(path: str) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def word2vec_vectors(
+    datamodule: Any, dim: int, corpus: list[str], seed: int, cache_root: Path | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """[vocab, dim] vectors in the tokenizer's id order, and which ids got one (words seen
+    fewer than `min_count` times get none and keep their random start)."""
+    key = {
+        "data": datamodule.fingerprint,
+        "tokenizer": datamodule.tokenizer.config,
+        "vocabulary": datamodule.vocab_size,
+        "max_length": datamodule.max_length,
+        "corpus": [_file_digest(p) for p in corpus if Path(p).is_file()] or corpus,
+        "dim": dim,
+        "seed": seed,
+        **SETTINGS,
+    }
+    text = json.dumps(key, sort_keys=True, default=str)
+    name = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    entry = cache_root / "word2vec" / f"{name}.npz" if cache_root else None
+    if entry is not None and entry.is_file():
+        with np.load(entry) as stored:
+            log.info("Word2vec cache hit: %s", entry)
+            return stored["vectors"], stored["found"]
+    vectors, found = _train(datamodule, dim, corpus, seed)
+    if entry is not None:
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=entry.parent, suffix=".npz", delete=False) as f:
+                np.savez(f, vectors=vectors, found=found)
+            os.replace(f.name, entry)
+        except OSError as error:
+            log.warning("Word2vec vectors not cached (%s); runs still work without it.", error)
+    return vectors, found
+
+
+def _train(
+    datamodule: Any, dim: int, corpus: list[str], seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        from gensim.models import Word2Vec
+    except ImportError:
+        raise ConfigError(
+            "embeddings.word2vec=true needs Gensim: pip install 'textbench[word2vec]'."
+        ) from None
+
+    vocab = datamodule.tokenizer.vocab
+    words = [""] * len(vocab)
+    for word, index in vocab.items():
+        words[index] = word
+    split = datamodule.splits["train"]
+    sentences = [
+        [words[i] for i in split.ids[split.offsets[k] : split.offsets[k + 1]]]
+        for k in range(len(split))
+    ]
+    for path in corpus:
+        texts = list(corpus_texts(path))
+        for start in range(0, len(texts), CORPUS_BATCH):
+            batch = datamodule.tokenizer.encode_batch(texts[start : start + CORPUS_BATCH], 100_000)
+            sentences.extend([words[i] for i in ids] for ids in batch)
+    started = time.perf_counter()
+    chatty = logging.getLogger("gensim")  # a dozen lines a run; ours below says what counts
+    level, chatty.level = chatty.level, logging.WARNING
+    try:
+        model = Word2Vec(
+            sentences, vector_size=dim, workers=1, seed=seed, hashfxn=_stable_hash, **SETTINGS
+        )
+    finally:
+        chatty.setLevel(level)
+    vectors = np.zeros((len(words), dim), dtype=np.float32)
+    found = np.zeros(len(words), dtype=bool)
+    for index, word in enumerate(words):
+        if word in model.wv.key_to_index:
+            vectors[index] = model.wv[word]
+            found[index] = True
+    log.info(
+        "Word2vec: %d of %d words got a vector, trained on %d texts (%d tokens) in %.0f s",
+        found.sum(),
+        len(words),
+        len(sentences),
+        model.corpus_total_words,
+        time.perf_counter() - started,
+    )
+    return vectors, found
