@@ -519,7 +519,13 @@ def _check(node: DictConfig, schema: type, prefix: str, closed: bool) -> None:
                 f"{prefix}{unknown[0]} is not a setting of {target}; its settings are "
                 f"{', '.join(names)}."
             )
-    values = {k: node[k] for k in names if k in node}
+    # lists and dicts resolved here: copied out of the config, their ${...} would not be
+    values = {
+        k: OmegaConf.to_container(v, resolve=True) if isinstance(v, DictConfig | ListConfig) else v
+        for k in names
+        if k in node
+        for v in [node[k]]
+    }
     try:
         OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), values))
     except ValidationError as error:
