@@ -113,7 +113,11 @@ def fasttext_bigrams(data: dict[str, Split], seed: int) -> dict:
         for lr in FASTTEXT_LR:
             started = time.perf_counter()
             path = Path(work) / "train.txt"
-            path.write_text("\n".join(_fasttext_lines(*data["train"])) + "\n")
+            # shuffled: fastText reads its file in order, and a split grouped by class
+            # (MR's class files, IMDB's sorted parquet) leaves it at chance
+            lines = _fasttext_lines(*data["train"])
+            order = np.random.default_rng(seed).permutation(len(lines))
+            path.write_text("\n".join(lines[i] for i in order) + "\n")
             model = fasttext.train_supervised(
                 str(path), wordNgrams=2, epoch=10, lr=lr, seed=seed, thread=THREADS, verbose=0
             )
