@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from textbench.training.record import code_version
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))
 # the experiments each data set's splits come from: same data.seed, fractions and folds
@@ -142,16 +144,12 @@ PEERS: dict[str, tuple[str, Callable[[dict[str, Split], int], dict], bool]] = {
 }
 
 
-def record(data: str, name: str, runs: list[dict], command: str) -> Path:
+def record(data: str, name: str, runs: list[dict], command: str, code: dict) -> Path:
     """Store the peer's runs in the shape experiments/results.py reads for its table."""
     from results import STORE
 
-    from textbench.training.record import code_version
-
     accs = [r["test_acc"] for r in runs]
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with tempfile.TemporaryDirectory() as out:
-        code = code_version(Path(out))
     folds = len(EXPERIMENTS[data][1])
     entry = {
         "experiment": f"peer_{data}_{name}",
@@ -189,6 +187,8 @@ def main() -> None:
     parser.add_argument("--folds", type=int, help="only the first FOLDS folds (a quick look)")
     args = parser.parse_args()
     names = args.peers.split(",")
+    with tempfile.TemporaryDirectory() as out:
+        code = code_version(Path(out))  # before any record is written into the tree
     unknown = sorted(set(names) - set(PEERS))
     if unknown:
         parser.error(f"unknown peer {unknown[0]!r}; choose from {', '.join(PEERS)}")
@@ -217,7 +217,7 @@ def main() -> None:
             )
     command = shlex.join(["python", "bench/peers.py", *sys.argv[1:]])
     for name in names:
-        print(f"recorded {record(args.data, name, runs[name], command)}")
+        print(f"recorded {record(args.data, name, runs[name], command, code)}")
 
 
 if __name__ == "__main__":

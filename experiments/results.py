@@ -159,6 +159,10 @@ def dates(record: dict) -> str:
     return first if last == first else f"{first} to {last}"
 
 
+def duration(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
+
+
 def row(r: dict) -> str:
     target = TARGETS.get(r["experiment"])
     verdict = "" if target is None else (" ✓" if r["test_acc_mean"] >= target else " ✗")
@@ -181,7 +185,7 @@ def row(r: dict) -> str:
         f"{'' if target is None else f'{100 * target:.1f}%'} | {val} | {repeats} | "
         f"{'' if epochs is None else f'{epochs:.1f}'} | "
         f"{'' if epoch is None else f'{epoch:.0f} s'} | "
-        f"{r['run_wall_time_s'] / 60:.1f} min | {'' if speed is None else f'{speed:,.0f}'} | "
+        f"{duration(r['run_wall_time_s'])} | {'' if speed is None else f'{speed:,.0f}'} | "
         f"{dates(r)} | {where} | {code_label(r['code'])} | `{r['command']}` |"
     )
 
