@@ -173,7 +173,7 @@ def row(r: dict) -> str:
     epoch, epochs, speed = r["train_epoch_time_s"], r["epochs"], r["train_tokens_per_s"]
     val = f"{100 * r['val_acc_mean']:.2f}%" if "val_acc_mean" in r else ""
     folds = any("CV" in p for p in r.get("protocol", []))
-    repeats = f"{r['seeds']} {'folds' if folds else 'seeds'}"
+    repeats = "1 run" if r["seeds"] == 1 else f"{r['seeds']} {'folds' if folds else 'seeds'}"
     if "peer" in r:
         choices = sorted(set(r["choices"]), key=r["choices"].count, reverse=True)
         name = f"peer: {r['peer']} ({', '.join(choices)})"

@@ -41,8 +41,6 @@ def test_word2vec_trains_on_the_training_split_starts_the_embedding_and_is_cache
     run again reads them from the cache without training Gensim."""
     import gensim.models
 
-    from textbench.models.word2vec import SETTINGS
-
     monkeypatch.setenv("TEXTBENCH_CACHE_DIR", str(tmp_path / "cache"))
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the movie was not good at all\n" * 50)
@@ -50,7 +48,14 @@ def test_word2vec_trains_on_the_training_split_starts_the_embedding_and_is_cache
     for name, extra in (("plain", []), ("corpus", [f"embeddings.word2vec_corpus=[{corpus}]"])):
         cfg = make_cfg(
             tmp_path / name,
-            [*SMALL_CNN, *TINY, "embeddings.word2vec=true", "embeddings.freeze=true", *extra],
+            [
+                *SMALL_CNN,
+                *TINY,
+                "trainer.max_epochs=1",
+                "embeddings.word2vec=true",
+                "embeddings.freeze=true",
+                *extra,
+            ],
         )
         train(cfg)
         state = torch.load(tmp_path / name / "checkpoints" / "last.ckpt", weights_only=True)
@@ -65,7 +70,6 @@ def test_word2vec_trains_on_the_training_split_starts_the_embedding_and_is_cache
         assert sum(matches) == 1  # each run's frozen rows are its own vectors, untouched
         found_any |= bool(found.any())
     assert found_any and not torch.equal(runs["plain"], runs["corpus"])
-    assert SETTINGS["min_count"] == 5
 
     def no_training(*args, **kwargs):
         raise AssertionError("word2vec trained again instead of reading its cache")
@@ -73,7 +77,13 @@ def test_word2vec_trains_on_the_training_split_starts_the_embedding_and_is_cache
     monkeypatch.setattr(gensim.models, "Word2Vec", no_training)
     cfg = make_cfg(
         tmp_path / "again",
-        [*SMALL_CNN, *TINY, "embeddings.word2vec=true", "embeddings.freeze=true"],
+        [
+            *SMALL_CNN,
+            *TINY,
+            "trainer.max_epochs=1",
+            "embeddings.word2vec=true",
+            "embeddings.freeze=true",
+        ],
     )
     train(cfg)
     state = torch.load(tmp_path / "again" / "checkpoints" / "last.ckpt", weights_only=True)
