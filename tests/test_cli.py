@@ -15,7 +15,7 @@ def test_help_lists_every_group_and_its_options(tmp_path: Path) -> None:
     result = run_cli("--help", cwd=tmp_path)
     assert result.returncode == 0
     for line in (
-        "model: boe, cnn, lstm, pretrained, transformer",
+        "model: boe, cnn, lstm, nbsvm, pretrained, transformer",
         "optimizer: adam, adamw, sgd",
         "scheduler: cosine, linear, none, plateau",
         "debug: fdr, limit, overfit, profiler",
@@ -49,7 +49,7 @@ def test_cli_module_does_not_import_heavy_libraries() -> None:
         (
             "model=rnn",
             "Could not find 'model/rnn'. Available options in 'model': boe, cnn, lstm, "
-            "pretrained, transformer",
+            "nbsvm, pretrained, transformer",
         ),
         ("data=files", "data.train_file has no value; give one on the command line"),
     ],
