@@ -9,8 +9,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import torch
 
-from tests.conftest import ROOT, SHARED_DATA, needs_shared_data, run_cli
+from tests.conftest import ROOT, SHARED_DATA, make_cfg, needs_shared_data, run_cli
 
 pytestmark = pytest.mark.slow
 QUICK = [
@@ -91,10 +92,12 @@ def test_two_runs_in_the_same_second_never_share_a_directory(tmp_path: Path) -> 
 def test_ddp_cpu_counts_each_example_once_and_keeps_buckets(tmp_path: Path) -> None:
     """Two gloo processes, two epochs: each rank takes whole length buckets; validation
     and test count every example exactly once and equal a one-process evaluation of the
-    same checkpoint."""
+    same checkpoint. The model is NBSVM, whose ratios must count each training example
+    once too, although a rank's share repeats a batch to even out the steps."""
     result = run_cli(
         "trainer=ddp_cpu",
-        "model=cnn",
+        "model=nbsvm",
+        "model.encoder.buckets=1000",
         "trainer.max_epochs=2",
         "data.n_train=1000",
         "data.n_test=401",
@@ -128,6 +131,17 @@ def test_ddp_cpu_counts_each_example_once_and_keeps_buckets(tmp_path: Path) -> N
     assert [int(r["row"]) for r in rows] == list(range(401))
     right = sum(r["label"] == r["predicted"] for r in rows) / 401
     assert right == pytest.approx(metrics["test"]["test/acc"], abs=1e-6)
+    from hydra.utils import instantiate
+
+    from textbench.inference.checkpoint import load_checkpoint
+    from textbench.models.nbsvm import NBSVMEncoder
+
+    cfg = make_cfg(tmp_path / "check", ["data.n_train=1000", "data.n_test=401"])
+    data = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))
+    data.setup()
+    counted = NBSVMEncoder(data.vocab_size, 2, buckets=1000)
+    counted.fit_ratios(data.whole_split_loader("train"))
+    assert torch.equal(counted.ratio, load_checkpoint(run).model.encoder.ratio)
 
 
 @needs_shared_data

@@ -140,7 +140,7 @@ def test_nbsvm_checkpoint_carries_ratios_counted_on_the_training_split_only(
     counted = {}
     for split in ("train", "validation"):
         counted[split] = NBSVMEncoder(data.vocab_size, 2, buckets=1000)
-        counted[split].fit_ratios(data._loader(split))
+        counted[split].fit_ratios(data.whole_split_loader(split))
     assert torch.equal(counted["train"].ratio, loaded.ratio)
     assert not torch.equal(counted["validation"].ratio, loaded.ratio)
 

@@ -311,13 +311,13 @@ class TextDataModule(L.LightningDataModule):
         shares = [self._sampler(split, (world, rank)) for rank in range(world)]
         return np.concatenate([np.fromiter(share, dtype=np.int64) for share in shares])
 
-    def _loader(self, split: str) -> DataLoader:
+    def _loader(self, split: str, ranks: tuple[int, int] | None = None) -> DataLoader:
         train = split == "train"
         on_cuda = self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
         return DataLoader(
             self.splits[split],
             batch_size=self.batch_size if train else self.eval_batch_size,
-            sampler=self._sampler(split),
+            sampler=self._sampler(split, ranks),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             # page-locked batches let the copy to the GPU overlap the previous step
@@ -327,6 +327,11 @@ class TextDataModule(L.LightningDataModule):
             # from the global RNG, so a run resumed from a checkpoint sees the same dropout.
             generator=torch.Generator().manual_seed(self.shuffle_seed),
         )
+
+    def whole_split_loader(self, split: str) -> DataLoader:
+        """Every example of the split once, in this process alone (no DDP share): for
+        statistics counted before training, which padded DDP shares would count twice."""
+        return self._loader(split, ranks=(1, 0))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

@@ -99,12 +99,13 @@ class TextClassifier(L.LightningModule):
 
     def on_fit_start(self) -> None:
         """Encoders with statistics of the training split (NBSVM's ratios) count them
-        once, before the first step, summed over DDP ranks; a resumed run has them."""
+        once, before the first step, over every training example (each DDP rank counts the
+        whole split: its own share may repeat examples to even out the ranks); a resumed
+        run has them."""
         fit = getattr(self.encoder, "fit_ratios", None)
         if fit is None or bool(self.encoder.fitted):
             return
-        loader = self.trainer.datamodule.train_dataloader()
-        fit(loader, reduce=lambda counts: self.trainer.strategy.reduce(counts, reduce_op="sum"))
+        fit(self.trainer.datamodule.whole_split_loader("train"))
 
     def on_test_epoch_start(self) -> None:
         self.test_probabilities = []

@@ -12,7 +12,7 @@ ratios are one-vs-rest, so more than two classes work too, and a buffer: checkpo
 inference and exports carry them.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn
@@ -60,13 +60,9 @@ class NBSVMEncoder(nn.Module):
         return ids.masked_fill(repeated, self.null)
 
     @torch.no_grad()
-    def fit_ratios(
-        self,
-        batches: Iterable[dict[str, torch.Tensor]],
-        reduce: Callable[[torch.Tensor], torch.Tensor] = lambda counts: counts,
-    ) -> None:
-        """Count each feature's texts per class over the training batches (summed over
-        ranks by `reduce`) and set the smoothed one-vs-rest log-count ratios."""
+    def fit_ratios(self, batches: Iterable[dict[str, torch.Tensor]]) -> None:
+        """Count each feature's texts per class over the training batches and set the
+        smoothed one-vs-rest log-count ratios."""
         counts = torch.zeros_like(self.ratio, dtype=torch.float64)
         for batch in batches:
             ids = self.features(
@@ -78,7 +74,6 @@ class NBSVMEncoder(nn.Module):
             counts.index_put_(
                 (rows, cols), torch.ones_like(rows, dtype=counts.dtype), accumulate=True
             )
-        counts = reduce(counts)
         counts[self.null] = 0.0
         # the features seen in training are the vocabulary: empty buckets add no smoothing
         seen = counts.sum(dim=1) > 0
