@@ -40,12 +40,7 @@ def corpus_texts(path: str) -> Iterator[str]:
     .jsonl rows (`text`), or plain text, one text a line."""
     from textbench.inference.texts_io import read_texts
 
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(
-            f"embeddings.word2vec_corpus: {path!r} does not exist; give text files (one "
-            "text a line), CSV/TSV/JSONL or Parquet files with a 'text' column."
-        )
+    file = _existing(path)
     if file.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 
@@ -61,9 +56,19 @@ def corpus_texts(path: str) -> Iterator[str]:
     yield from read_texts(str(file))
 
 
+def _existing(path: str) -> Path:
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(
+            f"embeddings.word2vec_corpus: {path!r} does not exist; give text files (one "
+            "text a line), CSV/TSV/JSONL or Parquet files with a 'text' column."
+        )
+    return file
+
+
 def _file_digest(path: str) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
+    with _existing(path).open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -79,7 +84,7 @@ def word2vec_vectors(
         "tokenizer": datamodule.tokenizer.config,
         "vocabulary": datamodule.vocab_size,
         "max_length": datamodule.max_length,
-        "corpus": [_file_digest(p) for p in corpus if Path(p).is_file()] or corpus,
+        "corpus": [_file_digest(p) for p in corpus],  # a missing file is refused here
         "dim": dim,
         "seed": seed,
         **SETTINGS,
