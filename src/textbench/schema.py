@@ -69,6 +69,7 @@ class TextClassifierSchema:
     """The encoder is a node of its own, checked against its class's schema."""
 
     head_dropout: float = 0.0
+    freeze: bool = False
 
     def __post_init__(self) -> None:
         _fraction(self, "head_dropout")

@@ -11,6 +11,7 @@ from torchmetrics import MetricCollection
 from torchmetrics.aggregation import MeanMetric, SumMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
+from textbench.models.feature_cache import FeatureCache, encoder_digest
 from textbench.models.network import build_encoder, classification_head
 
 STAGES = ("train", "val", "test")
@@ -26,6 +27,10 @@ class TextClassifier(L.LightningModule):
     The training loss may use `label_smoothing` and `class_weights` (validation and test
     losses never do, so that they stay comparable). Weight decay skips biases, norms and
     embeddings unless `decay_all`.
+
+    `freeze` trains the head alone: the encoder keeps its starting weights (a pretrained
+    model's) and its outputs are cached on disk (`FeatureCache`), so a sweep over heads,
+    optimizers, seeds or folds runs the encoder once per text.
     """
 
     def __init__(
@@ -42,6 +47,7 @@ class TextClassifier(L.LightningModule):
         label_smoothing: float = 0.0,
         class_weights: list[float] | None = None,
         decay_all: bool = False,
+        freeze: bool = False,
     ) -> None:
         super().__init__()
         # Plain types only, so that checkpoints load with weights_only=True (no pickle).
@@ -54,6 +60,9 @@ class TextClassifier(L.LightningModule):
         self.scheduler_factory = scheduler
         self.label_smoothing = label_smoothing
         self.decay_all = decay_all
+        self.freeze = freeze
+        self.encoder.requires_grad_(not freeze)
+        self.features: FeatureCache | None = None  # set when a frozen encoder starts fitting
         weights = torch.tensor(class_weights, dtype=torch.float) if class_weights else None
         self.register_buffer("class_weights", weights, persistent=False)
         self.monitor = monitor
@@ -66,7 +75,8 @@ class TextClassifier(L.LightningModule):
         self.test_probabilities: list[torch.Tensor] = []
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(input_ids, lengths))
+        encode = self.features or self.encoder
+        return self.head(encode(input_ids, lengths))
 
     def _step(
         self, batch: dict[str, torch.Tensor], stage: str
@@ -98,10 +108,17 @@ class TextClassifier(L.LightningModule):
         self.test_probabilities.append(torch.softmax(logits.detach().float(), dim=-1).cpu())
 
     def on_fit_start(self) -> None:
-        """Encoders with statistics of the training split (NBSVM's ratios) count them
-        once, before the first step, over every training example (each DDP rank counts the
-        whole split: its own share may repeat examples to even out the ranks); a resumed
-        run has them."""
+        """A frozen encoder gets its output cache (beside the token cache, when the run
+        has one). Encoders with statistics of the training split (NBSVM's ratios) count
+        them once, before the first step, over every training example (each DDP rank counts
+        the whole split: its own share may repeat examples to even out the ranks); a
+        resumed run has them."""
+        if self.freeze:
+            self.encoder.requires_grad_(False)  # also what word vectors loaded since
+            tokens = getattr(self.trainer.datamodule, "cache", None)
+            digest = encoder_digest(self.encoder, str(self.trainer.precision))
+            folder = tokens.root.parent / "features" / digest if tokens else None
+            self.features = FeatureCache(self.encoder, folder)
         fit = getattr(self.encoder, "fit_ratios", None)
         if fit is None or bool(self.encoder.fitted):
             return
@@ -109,6 +126,10 @@ class TextClassifier(L.LightningModule):
 
     def on_test_epoch_start(self) -> None:
         self.test_probabilities = []
+
+    def _save_features(self) -> None:
+        if self.features is not None:
+            self.features.save()
 
     def _metrics(self, stage: str) -> "StageMetrics":
         return getattr(self, f"{stage}_metrics")
@@ -121,9 +142,11 @@ class TextClassifier(L.LightningModule):
         return values
 
     def on_train_epoch_end(self) -> None:
+        self._save_features()
         self._log_epoch("train")
 
     def on_validation_epoch_end(self) -> None:
+        self._save_features()
         values = self._log_epoch("val")
         if self.trainer.sanity_checking:
             return
@@ -133,6 +156,7 @@ class TextClassifier(L.LightningModule):
         self.log(f"{self.monitor}_best", self.best_val[self.monitor], prog_bar=True)
 
     def on_test_epoch_end(self) -> None:
+        self._save_features()
         self._log_epoch("test")
         mine = (
             torch.cat(self.test_probabilities)
@@ -158,7 +182,8 @@ class TextClassifier(L.LightningModule):
     def _parameter_groups(self) -> list[dict[str, Any]]:
         """Weights of linear, recurrent and convolutional layers decay; biases, norms and
         embeddings do not (the usual practice, e.g. BERT), unless `decay_all`."""
-        trainable = [p for p in self.parameters() if p.requires_grad]
+        owner = self.head if self.freeze else self
+        trainable = [p for p in owner.parameters() if p.requires_grad]
         if self.decay_all:
             return [{"params": trainable}]
         exempt = {
