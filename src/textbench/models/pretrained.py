@@ -34,6 +34,10 @@ class PretrainedEncoder(nn.Module):
                 f" tokens, the tokenizer {vocab_size}: use tokenizer=pretrained with the same "
                 "model (tokenizer.name_or_path)."
             )
+        # from_pretrained returns the model in eval mode and Lightning (2.2+) no longer
+        # switches modules to training at fit start: without this, fine-tuning would run
+        # with the model's dropout off
+        self.model.train()
         self.pooling = pooling
         self.output_dim = self.model.config.hidden_size
 
