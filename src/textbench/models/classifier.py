@@ -61,7 +61,8 @@ class TextClassifier(L.LightningModule):
         self.label_smoothing = label_smoothing
         self.decay_all = decay_all
         self.freeze = freeze
-        self.encoder.requires_grad_(not freeze)
+        if freeze:  # never unfreeze what an encoder froze itself
+            self.encoder.requires_grad_(False)
         self.features: FeatureCache | None = None  # set when a frozen encoder starts fitting
         weights = torch.tensor(class_weights, dtype=torch.float) if class_weights else None
         self.register_buffer("class_weights", weights, persistent=False)

@@ -49,7 +49,6 @@ class FeatureCache:
         self.folder = folder
         self.stored: dict[bytes, np.ndarray] = {}
         self.pending: dict[bytes, np.ndarray] = {}
-        self.hits = self.misses = 0
         if folder is not None and folder.is_dir():
             for shard in sorted(folder.glob("*.npz")):
                 self._read(shard)
@@ -82,8 +81,6 @@ class FeatureCache:
         ids = input_ids.cpu().numpy()
         keys = [_text_key(row[:n]) for row, n in zip(ids, lengths.tolist(), strict=True)]
         missing = [i for i, key in enumerate(keys) if key not in self.stored]
-        self.hits += len(keys) - len(missing)
-        self.misses += len(missing)
         if missing:
             rows = torch.tensor(missing, device=input_ids.device)
             was_training = self.encoder.training
