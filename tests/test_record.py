@@ -2,15 +2,39 @@
 and a `metrics.json` that promises every output exists."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TINY, make_cfg
+from textbench.files import atomic_write
 from textbench.reproduce import compare, format_row, tolerance_for
 from textbench.training import run as run_module
 from textbench.training.record import _config_hash, code_version
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "metrics.json"
+    with atomic_write(path) as f:
+        f.write("old")
+    with pytest.raises(RuntimeError), atomic_write(path) as f:
+        f.write("half of the new")
+        assert path.read_text() == "old"  # nobody sees the new file before it is whole
+        raise RuntimeError("disk full")
+    assert path.read_text() == "old"
+    assert [p.name for p in path.parent.iterdir()] == ["metrics.json"]  # no temporary left
+    old_umask = os.umask(0o022)
+    try:
+        with atomic_write(path, "wb") as f:
+            f.write(b"new")
+    finally:
+        os.umask(old_umask)
+    assert path.read_bytes() == b"new"
+    # the umask's permissions, like open(): others on a shared cluster can read results
+    assert path.stat().st_mode & 0o777 == 0o644
+
 
 SMALL_CNN = ["model=cnn", "model.encoder.num_filters=8", "model.encoder.embedding_dim=16"]
 

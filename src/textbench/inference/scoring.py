@@ -22,6 +22,7 @@ from torchmetrics.classification import (
 
 from textbench.data.datamodule import TextDataModule
 from textbench.errors import ConfigError
+from textbench.files import atomic_write
 from textbench.inference.checkpoint import LoadedModel
 from textbench.inference.probabilities import predict_encoded
 from textbench.training.record import write_json
@@ -142,8 +143,7 @@ def _write_misclassified(
     predicted = probs.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
     wrong = wrong[np.argsort(-probs[wrong, predicted[wrong]], kind="stable")]
-    tmp = out_dir / "misclassified.jsonl.tmp"
-    with tmp.open("w") as f:
+    with atomic_write(out_dir / "misclassified.jsonl") as f:
         for i in wrong:
             row = {
                 "index": int(i),
@@ -155,4 +155,3 @@ def _write_misclassified(
                 "text": texts[i],
             }
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(out_dir / "misclassified.jsonl")

@@ -11,6 +11,7 @@ import numpy as np
 
 from textbench.data.text_files import read_text, split_lines
 from textbench.errors import ConfigError
+from textbench.files import atomic_write
 
 
 def read_texts(source: str, text_column: str = "text") -> list[str]:
@@ -67,11 +68,8 @@ def write_predictions(
         _write(sys.stdout, rows, csv_format=False)
         return
     path = Path(destination)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="") as f:
+    with atomic_write(path, newline="") as f:
         _write(f, rows, csv_format=path.suffix.lower() == ".csv", names=names)
-    tmp.replace(path)
 
 
 def _write(

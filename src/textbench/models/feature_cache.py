@@ -13,14 +13,14 @@ to a temporary file renamed into place, so a crash never leaves half a shard.
 
 import hashlib
 import logging
-import os
-import tempfile
 import uuid
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from textbench.files import atomic_write
 
 log = logging.getLogger(__name__)
 KEY_BYTES = 16
@@ -101,10 +101,8 @@ class FeatureCache:
         keys = np.frombuffer(b"".join(self.pending), dtype=np.uint8).reshape(-1, KEY_BYTES)
         values = np.stack(list(self.pending.values()))
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=self.folder, suffix=".tmp", delete=False) as f:
+            with atomic_write(self.folder / f"{uuid.uuid4().hex}.npz", "wb") as f:
                 np.savez(f, keys=keys, values=values)
-            os.replace(f.name, self.folder / f"{uuid.uuid4().hex}.npz")
             log.info("Frozen encoder outputs of %d texts cached in %s", len(keys), self.folder)
         except OSError as error:
             log.warning("Frozen encoder outputs not cached (%s); runs still work.", error)

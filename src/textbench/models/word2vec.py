@@ -13,8 +13,6 @@ tokenizer, the corpus files' contents and the settings.
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 import zlib
 from collections.abc import Iterator
@@ -24,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from textbench.errors import ConfigError
+from textbench.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +98,8 @@ def word2vec_vectors(
     vectors, found = _train(datamodule, dim, corpus, seed)
     if entry is not None:
         try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=entry.parent, suffix=".npz", delete=False) as f:
+            with atomic_write(entry, "wb") as f:
                 np.savez(f, vectors=vectors, found=found)
-            os.replace(f.name, entry)
         except OSError as error:
             log.warning("Word2vec vectors not cached (%s); runs still work without it.", error)
     return vectors, found

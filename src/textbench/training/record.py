@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import textbench
 from textbench.errors import ConfigError
+from textbench.files import atomic_write
 
 PACKAGES = (
     "textbench",
@@ -36,9 +37,8 @@ PACKAGES = (
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        f.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def _git(*args: str) -> str | None:

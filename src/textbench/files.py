@@ -1,0 +1,32 @@
+"""Writing a file so that nobody ever reads half of it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_write(path: Path, mode: str = "w", **open_args: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file beside `path`, renamed onto it only once the block succeeds.
+
+    A crash, a full disk or an exception leaves the previous file (or none) and no temporary
+    behind; a reader, another process included, sees the old file or the whole new one. The
+    file is created with open's usual permissions (the umask), not tempfile's owner-only ones,
+    so results stay readable on a shared cluster.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write writes whole files: mode 'w' or 'wb', not {mode!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with tmp.open(mode.replace("w", "x"), **open_args) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
