@@ -13,6 +13,7 @@ import pytest
 from tests import browser
 from tests.conftest import RESUMABLE_RUN, ROOT, make_cfg, run_cli
 from textbench.report import main as report_main
+from textbench.reporting import sweep as sweep_report
 
 pytestmark = pytest.mark.slow
 QUICK = ["debug=limit", "data.n_train=400", "data.n_test=200", "callbacks.model_summary=null"]
@@ -57,6 +58,21 @@ def test_sweep_report_groups_seeds(two_models_two_seeds: Path, tmp_path: Path) -
     again = _summary(tmp_path / "again")
     assert [r.pop("job") for r in again] == [str(sweep / str(i)) for i in range(4)]
     assert again == [{k: v for k, v in r.items() if k != "job"} for r in rows]
+
+
+def test_a_report_that_fails_while_writing_keeps_the_last_one(
+    two_models_two_seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rewriting a sweep's summary over an earlier one: a write that fails half-way (here a
+    page text the encoder rejects after its first characters) leaves the earlier page whole."""
+    out = tmp_path / "report"
+    report_main([str(two_models_two_seeds), "--out", str(out)])
+    before = (out / "summary.html").read_bytes()
+    monkeypatch.setattr(sweep_report, "render_html", lambda *args: "<!DOCTYPE html>\ud800")
+    with pytest.raises(UnicodeEncodeError):
+        sweep_report.write_report([two_models_two_seeds], out)
+    assert (out / "summary.html").read_bytes() == before
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_html_report_loads_in_a_browser_and_sorts(two_models_two_seeds: Path) -> None:

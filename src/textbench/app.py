@@ -7,7 +7,6 @@ data error is one sentence on standard error and exit status 2, never a tracebac
 Only Hydra and OmegaConf are imported here, so `--help` and config errors return at once.
 """
 
-import json
 import logging
 import os
 import sys
@@ -26,6 +25,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from textbench.config import config_dir, register_resolvers
 from textbench.errors import ConfigError
+from textbench.files import write_json
 from textbench.schema import validate
 
 log = logging.getLogger("textbench")
@@ -87,7 +87,7 @@ def _record_refusal(output_dir: Path, error: BaseException) -> None:
     manifest = output_dir / "manifest.json"
     if output_dir.is_dir() and not manifest.exists():
         error_text = f"{type(error).__name__}: {one_sentence(error)}"
-        manifest.write_text(json.dumps({"status": "failed", "error": error_text}))
+        write_json(manifest, {"status": "failed", "error": error_text})
 
 
 def fail(message: str) -> NoReturn:

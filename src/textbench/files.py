@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -30,3 +31,20 @@ def atomic_write(path: Path, mode: str = "w", **open_args: Any) -> Iterator[IO[A
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """`path.write_text`, all or nothing."""
+    with atomic_write(path) as f:
+        f.write(text)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Indented JSON, all or nothing; values JSON lacks (paths, dates) written as strings."""
+    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def save_figure(fig: Any, path: Path, **savefig_args: Any) -> None:
+    """A matplotlib figure saved all or nothing, its format taken from the file's suffix."""
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format=path.suffix.lstrip("."), **savefig_args)

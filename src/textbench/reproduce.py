@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from textbench.config import stamped_name
+from textbench.files import write_json
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         "checks": checks,
         "metrics": rows,
     }
-    (out / "reproduce.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    write_json(out / "reproduce.json", report)
     width = max(len(r["metric"]) for r in rows)
     for r in rows:
         print(f"{r['metric']:<{width}}  {format_row(r)}")

@@ -2,7 +2,6 @@
 TorchScript, with a check: the saved model must give PyTorch's probabilities within 1e-5 on
 real texts, in batches of several sizes and lengths (so dynamic shapes are exercised)."""
 
-import json
 import logging
 import warnings
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from torch import nn
 
 from textbench.data.batching import EncodedSplit, PadCollator
 from textbench.errors import ConfigError
+from textbench.files import write_json
 from textbench.inference.checkpoint import LoadedModel
 
 TOLERANCE = 1e-5
@@ -122,5 +122,5 @@ def export_model(
         "tolerance": TOLERANCE,
         "matches": worst <= TOLERANCE,
     }
-    (out_dir / "export.json").write_text(json.dumps(info, indent=2) + "\n")
+    write_json(out_dir / "export.json", info)
     return info

@@ -22,10 +22,9 @@ from torchmetrics.classification import (
 
 from textbench.data.datamodule import TextDataModule
 from textbench.errors import ConfigError
-from textbench.files import atomic_write
+from textbench.files import atomic_write, save_figure, write_json
 from textbench.inference.checkpoint import LoadedModel
 from textbench.inference.probabilities import predict_encoded
-from textbench.training.record import write_json
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")
@@ -102,7 +101,7 @@ def evaluate(
 
 
 def _write_confusion(matrix: list[list[int]], names: list[str], out_dir: Path) -> None:
-    with (out_dir / "confusion_matrix.csv").open("w", newline="") as f:
+    with atomic_write(out_dir / "confusion_matrix.csv", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["true \\ predicted", *names])
         writer.writerows([name, *row] for name, row in zip(names, matrix, strict=True))
@@ -132,7 +131,7 @@ def _write_confusion(matrix: list[list[int]], names: list[str], out_dir: Path) -
     ax.set_ylabel("true")
     ax.set_title("confusion matrix (row shares)")
     fig.tight_layout()
-    fig.savefig(out_dir / "confusion_matrix.png", dpi=100)
+    save_figure(fig, out_dir / "confusion_matrix.png", dpi=100)
     plt.close(fig)
 
 

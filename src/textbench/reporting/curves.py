@@ -4,6 +4,8 @@ import csv
 from collections import defaultdict
 from pathlib import Path
 
+from textbench.files import save_figure
+
 
 def read_epoch_metrics(metrics_csv: Path) -> dict[str, list[tuple[int, float]]]:
     """Epoch-level series from Lightning's CSVLogger file: {metric: [(epoch, value)]}."""
@@ -44,6 +46,6 @@ def plot_learning_curves(metrics_csv: Path, out_png: Path) -> Path | None:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(out_png, dpi=100)
+    save_figure(fig, out_png, dpi=100)
     plt.close(fig)
     return out_png

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from textbench.files import atomic_write
+
 FILE = "test_predictions.csv"
 
 
@@ -21,7 +23,7 @@ def write_predictions(
 ) -> Path:
     """`probabilities[k]` belongs to test row `order[k]`; rows are written in row order."""
     by_row = np.argsort(order, kind="stable")
-    with path.open("w", newline="") as f:
+    with atomic_write(path, newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["row", "label", "predicted", *(f"p_{name}" for name in names)])
         for k in by_row:

@@ -6,6 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from textbench.files import atomic_write, save_figure, write_text
 from textbench.reporting.curves import read_epoch_metrics
 from textbench.reporting.html import render_html
 from textbench.reporting.runs import (
@@ -125,11 +126,11 @@ def write_report(
     _write_csv(jobs, keys, files["csv"], out_dir)
     _write_groups_csv(groups, analyses, files["groups_csv"])
     report = _report(jobs, groups, keys, metric, analyses, out_dir)
-    files["md"].write_text(_markdown(report))
+    write_text(files["md"], _markdown(report))
     plots = _plots(jobs, groups, metric, analyses, out_dir)
     files.update(plots)
     files["html"] = out_dir / "summary.html"
-    files["html"].write_text(render_html(report, jobs, plots, out_dir))
+    write_text(files["html"], render_html(report, jobs, plots, out_dir))
     return files
 
 
@@ -174,7 +175,7 @@ def _report(
 
 
 def _write_csv(jobs: list[Job], keys: list[str], path: Path, root: Path) -> None:
-    with path.open("w", newline="") as f:
+    with atomic_write(path, newline="") as f:
         writer = csv.writer(f)
         writer.writerow(
             ["job", "status", "overrides", *keys, "epochs", "wall_time_s", "checkpoint", "error"]
@@ -196,7 +197,7 @@ def _write_csv(jobs: list[Job], keys: list[str], path: Path, root: Path) -> None
 
 def _write_groups_csv(groups: list[Group], analyses: dict[str, Analysis], path: Path) -> None:
     fields = ["mean", "std", "n", "ci95_low", "ci95_high", "vs_best", "test", "p", "p_holm", "d"]
-    with path.open("w", newline="") as f:
+    with atomic_write(path, newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["group", *(f"{k}:{field}" for k in analyses for field in fields)])
         for group in groups:
@@ -367,7 +368,7 @@ def _plots(
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
         files["curves"] = out_dir / "val_curves.png"
-        fig.savefig(files["curves"], dpi=100, bbox_inches="tight")
+        save_figure(fig, files["curves"], dpi=100, bbox_inches="tight")
         plt.close(fig)
 
     # groups.png: each group's mean with its 95% confidence interval, best on top; points
@@ -395,6 +396,6 @@ def _plots(
         ax.set_xlabel(f"{metric}: mean and 95% confidence interval (no interval for n = 1)")
         ax.grid(axis="x", alpha=0.3)
         files["groups"] = out_dir / "groups.png"
-        fig.savefig(files["groups"], dpi=100, bbox_inches="tight")
+        save_figure(fig, files["groups"], dpi=100, bbox_inches="tight")
         plt.close(fig)
     return files

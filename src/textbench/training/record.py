@@ -5,7 +5,6 @@ crash nor a second process leaves a half-written result.
 """
 
 import hashlib
-import json
 import os
 import platform
 import subprocess
@@ -22,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import textbench
 from textbench.errors import ConfigError
-from textbench.files import atomic_write
+from textbench.files import write_json, write_text
 
 PACKAGES = (
     "textbench",
@@ -34,11 +33,6 @@ PACKAGES = (
     "datasets",
     "tokenizers",
 )
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    with atomic_write(path) as f:
-        f.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def _git(*args: str) -> str | None:
@@ -62,7 +56,7 @@ def code_version(output_dir: Path) -> dict[str, Any]:
     status = _git("status", "--porcelain") or ""
     diff = _git("diff", "HEAD") or ""
     if diff:
-        (output_dir / "git.diff").write_text(diff)
+        write_text(output_dir / "git.diff", diff)
     return {
         **version,
         "repository": (_git("rev-parse", "--show-toplevel") or "").strip(),
