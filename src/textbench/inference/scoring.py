@@ -1,7 +1,6 @@
 """Evaluate a checkpoint on a split of its data (or other data): overall and per-class
 metrics, a confusion matrix (CSV and PNG) and the misclassified examples."""
 
-import csv
 import json
 import logging
 from pathlib import Path
@@ -22,7 +21,7 @@ from torchmetrics.classification import (
 
 from textbench.data.datamodule import TextDataModule
 from textbench.errors import ConfigError
-from textbench.files import atomic_write, save_figure, write_json
+from textbench.files import atomic_write, save_figure, write_csv, write_json
 from textbench.inference.checkpoint import LoadedModel
 from textbench.inference.probabilities import predict_encoded
 
@@ -101,10 +100,11 @@ def evaluate(
 
 
 def _write_confusion(matrix: list[list[int]], names: list[str], out_dir: Path) -> None:
-    with atomic_write(out_dir / "confusion_matrix.csv", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["true \\ predicted", *names])
-        writer.writerows([name, *row] for name, row in zip(names, matrix, strict=True))
+    write_csv(
+        out_dir / "confusion_matrix.csv",
+        ["true \\ predicted", *names],
+        ([name, *row] for name, row in zip(names, matrix, strict=True)),
+    )
     import matplotlib
 
     matplotlib.use("Agg")

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from textbench.files import atomic_write
+from textbench.files import write_csv
 
 FILE = "test_predictions.csv"
 
@@ -23,19 +23,16 @@ def write_predictions(
 ) -> Path:
     """`probabilities[k]` belongs to test row `order[k]`; rows are written in row order."""
     by_row = np.argsort(order, kind="stable")
-    with atomic_write(path, newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["row", "label", "predicted", *(f"p_{name}" for name in names)])
-        for k in by_row:
-            row = int(order[k])
-            writer.writerow(
-                [
-                    row,
-                    names[int(labels[row])],
-                    names[int(probabilities[k].argmax())],
-                    *(f"{p:.6f}" for p in probabilities[k]),
-                ]
-            )
+    rows = (
+        [
+            int(order[k]),
+            names[int(labels[order[k]])],
+            names[int(probabilities[k].argmax())],
+            *(f"{p:.6f}" for p in probabilities[k]),
+        ]
+        for k in by_row
+    )
+    write_csv(path, ["row", "label", "predicted", *(f"p_{name}" for name in names)], rows)
     return path
 
 

@@ -2,11 +2,10 @@
 summary.html and plots: which configuration is best, by how much, and whether the
 difference is real."""
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from textbench.files import atomic_write, save_figure, write_text
+from textbench.files import save_figure, write_csv, write_text
 from textbench.reporting.curves import read_epoch_metrics
 from textbench.reporting.html import render_html
 from textbench.reporting.runs import (
@@ -175,43 +174,41 @@ def _report(
 
 
 def _write_csv(jobs: list[Job], keys: list[str], path: Path, root: Path) -> None:
-    with atomic_write(path, newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(
-            ["job", "status", "overrides", *keys, "epochs", "wall_time_s", "checkpoint", "error"]
-        )
-        for job in jobs:
-            writer.writerow(
-                [
-                    relative(job.path, root),
-                    job.status,
-                    " ".join(job.overrides),
-                    *(_fmt(job.value(k), 6) for k in keys),
-                    job.metrics.get("epochs", ""),
-                    job.metrics.get("wall_time_s", job.manifest.get("wall_time_s", "")),
-                    job.metrics.get("best_checkpoint") or "",
-                    job.manifest.get("error", ""),
-                ]
-            )
+    header = ["job", "status", "overrides", *keys, "epochs", "wall_time_s", "checkpoint", "error"]
+    rows = (
+        [
+            relative(job.path, root),
+            job.status,
+            " ".join(job.overrides),
+            *(_fmt(job.value(k), 6) for k in keys),
+            job.metrics.get("epochs", ""),
+            job.metrics.get("wall_time_s", job.manifest.get("wall_time_s", "")),
+            job.metrics.get("best_checkpoint") or "",
+            job.manifest.get("error", ""),
+        ]
+        for job in jobs
+    )
+    write_csv(path, header, rows)
 
 
 def _write_groups_csv(groups: list[Group], analyses: dict[str, Analysis], path: Path) -> None:
     fields = ["mean", "std", "n", "ci95_low", "ci95_high", "vs_best", "test", "p", "p_holm", "d"]
-    with atomic_write(path, newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["group", *(f"{k}:{field}" for k in analyses for field in fields)])
-        for group in groups:
-            row = [group.name]
-            for analysis in analyses.values():
-                i = analysis.intervals.get(group.name)
-                c = analysis.comparisons.get(group.name)
-                row += [
-                    *((_fmt(i.mean, 6), _fmt(i.std, 6), i.n) if i else ("", "", 0)),
-                    *((_fmt(i.low, 6), _fmt(i.high, 6)) if i else ("", "")),
-                    *((_fmt(c.difference, 6), c.test) if c else ("", "")),
-                    *((_fmt(c.p, 6), _fmt(c.p_holm, 6), _fmt(c.effect, 4)) if c else ("",) * 3),
-                ]
-            writer.writerow(row)
+    header = ["group", *(f"{k}:{field}" for k in analyses for field in fields)]
+    write_csv(path, header, (_group_row(group, analyses) for group in groups))
+
+
+def _group_row(group: Group, analyses: dict[str, Analysis]) -> list:
+    row: list = [group.name]
+    for analysis in analyses.values():
+        i = analysis.intervals.get(group.name)
+        c = analysis.comparisons.get(group.name)
+        row += [
+            *((_fmt(i.mean, 6), _fmt(i.std, 6), i.n) if i else ("", "", 0)),
+            *((_fmt(i.low, 6), _fmt(i.high, 6)) if i else ("", "")),
+            *((_fmt(c.difference, 6), c.test) if c else ("", "")),
+            *((_fmt(c.p, 6), _fmt(c.p_holm, 6), _fmt(c.effect, 4)) if c else ("",) * 3),
+        ]
+    return row
 
 
 def _interval_cell(i: Interval | None) -> Cell:
