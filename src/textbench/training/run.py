@@ -194,8 +194,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             test_ckpt = best_path or (ckpt_path if not cfg.train else None)
             if not test_ckpt:
                 log.warning("No best checkpoint (e.g. fast_dev_run): testing the current weights.")
-            trainer.test(
-                model, datamodule=datamodule, ckpt_path=test_ckpt or None, weights_only=True
+            trainer.test(  # not verbose: the summary below gives test beside validation
+                model,
+                datamodule=datamodule,
+                ckpt_path=test_ckpt or None,
+                weights_only=True,
+                verbose=False,
             )
             test = {
                 k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")
