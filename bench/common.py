@@ -10,24 +10,18 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from textbench.training.machine import cpu_model
+
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
 DEFAULT_DATA = BENCH.parent.parent / "shared" / "data"
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import torch
 
     return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+        f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads), Python {platform.python_version()}"
     )
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from textbench.training.machine import cpu_model
 from textbench.training.record import code_version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,7 +169,7 @@ def record(data: str, name: str, runs: list[dict], command: str, code: dict) -> 
         "train_tokens_per_s": None,
         "measured": runs[0]["started"],
         "measured_last": now,
-        "machine": {"cpu_count": os.cpu_count(), "gpus": []},
+        "machine": {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "gpus": []},
         "code": [code],
     }
     STORE.mkdir(exist_ok=True)

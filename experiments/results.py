@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from textbench.reporting.runs import find_jobs
+from textbench.training.machine import short_cpu_name
 
 HERE = Path(__file__).resolve().parent
 STORE = HERE / "results"
@@ -168,9 +169,11 @@ def row(r: dict) -> str:
     target = TARGETS.get(r["experiment"])
     verdict = "" if target is None else (" ✓" if r["test_acc_mean"] >= target else " ✗")
     machine = r.get("machine") or {}
+    cpu = machine.get("cpu", "")  # records before 317d7b2 hold only the architecture
     where = f"{machine.get('cpu_count', '?')} CPU cores" + (
-        f", {', '.join(machine['gpus'])}" if machine.get("gpus") else ""
+        f" ({short_cpu_name(cpu)})" if " " in cpu else ""
     )
+    where += f", {', '.join(machine['gpus'])}" if machine.get("gpus") else ""
     epoch, epochs, speed = r["train_epoch_time_s"], r["epochs"], r["train_tokens_per_s"]
     val = f"{100 * r['val_acc_mean']:.2f}%" if "val_acc_mean" in r else ""
     folds = any("CV" in p for p in r.get("protocol", []))
@@ -208,6 +211,8 @@ def table() -> Path:
         "Accuracies are means ± sample std over the repeats: k-fold CV folds (MR, as Kim "
         "2014) or seeds (IMDB: its own 25k/25k split); validation is the best epoch's; "
         "epoch time is training only; tokens per second count real (non-padding) tokens; "
+        "times depend on the machine (these differ by 2-3x): the processor is named where "
+        "the record has it (earlier records give only the core count); "
         "code is the commit the runs started from (+diff: with uncommitted changes).",
         "Peers (`python bench/peers.py DATA`) are what a user might pick instead, trained on "
         "the same splits, their one setting (in brackets, the most frequent first) chosen "

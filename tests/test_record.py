@@ -12,6 +12,7 @@ from tests.conftest import TINY, make_cfg
 from textbench.files import atomic_write
 from textbench.reproduce import compare, format_row, tolerance_for
 from textbench.training import run as run_module
+from textbench.training.machine import cpu_model, short_cpu_name
 from textbench.training.record import _config_hash, code_version
 
 
@@ -122,8 +123,14 @@ def test_manifest_records_accelerator_tags_and_textbench_version(tmp_path: Path)
     run_module.train(make_cfg(tmp_path, [*SMALL_CNN, *TINY, "debug=fdr", "tags=[ablation,x]"]))
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["hardware"]["accelerator"] == "cpu"
+    assert manifest["hardware"]["cpu"] == cpu_model()  # the model, not just "x86_64"
     assert manifest["tags"] == ["ablation", "x"]
     assert manifest["code"]["textbench"] == manifest["versions"]["textbench"]
+
+
+def test_cpu_names_are_short_in_tables() -> None:
+    assert short_cpu_name("Intel(R) Xeon(R) Processor") == "Intel Xeon"
+    assert short_cpu_name("AMD EPYC 7B13 64-Core Processor") == "AMD EPYC 7B13"
 
 
 def test_epoch_times_cover_every_epoch_when_an_early_epoch_is_best(tmp_path: Path) -> None:

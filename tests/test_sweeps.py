@@ -14,6 +14,7 @@ from tests import browser
 from tests.conftest import RESUMABLE_RUN, ROOT, make_cfg, run_cli
 from textbench.report import main as report_main
 from textbench.reporting import sweep as sweep_report
+from textbench.training.machine import cpu_model, short_cpu_name
 
 pytestmark = pytest.mark.slow
 QUICK = ["debug=limit", "data.n_train=400", "data.n_test=200", "callbacks.model_summary=null"]
@@ -312,3 +313,5 @@ def test_results_table_joins_seeds_run_in_separate_sweeps(tmp_path: Path, monkey
     assert record["command"].count("textbench-train -m experiment=mr_cnn") == 2
     row = next(r for r in (tmp_path / "RESULTS.md").read_text().splitlines() if "mr_cnn" in r)
     assert f"{100 * sum(accs) / 3:.2f} ±" in row and "| 3 seeds |" in row
+    if " " in cpu_model():  # a model name, not only the architecture: times depend on it
+        assert f"CPU cores ({short_cpu_name(cpu_model())})" in row

@@ -8,10 +8,30 @@ a seed should mean the same run): a run that starts on a busy machine warns, wit
 
 import logging
 import os
+import platform
+import re
 import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+
+def cpu_model() -> str:
+    """The processor's model name (Linux), else its architecture: run times on machines
+    called alike ("2 cores") differ by 2-3x, so every record of a time names the processor."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def short_cpu_name(model: str) -> str:
+    """'Intel(R) Xeon(R) Processor' -> 'Intel Xeon', for tables."""
+    words = re.sub(r"\((R|TM)\)|\b(Processor|CPU)\b|\d+-Core", " ", model)
+    return " ".join(words.split()) or model
 
 
 def _cpu_ticks() -> tuple[int, int] | None:

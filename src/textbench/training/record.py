@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 import textbench
 from textbench.errors import ConfigError
 from textbench.files import write_json, write_text
+from textbench.training.machine import cpu_model
 
 PACKAGES = (
     "textbench",
@@ -80,7 +81,7 @@ def _hardware() -> dict[str, Any]:
 
     gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     return {
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "gpus": gpus,
