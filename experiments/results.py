@@ -169,7 +169,7 @@ def row(r: dict) -> str:
     target = TARGETS.get(r["experiment"])
     verdict = "" if target is None else (" ✓" if r["test_acc_mean"] >= target else " ✗")
     machine = r.get("machine") or {}
-    cpu = machine.get("cpu", "")  # records before 317d7b2 hold only the architecture
+    cpu = machine.get("cpu", "")  # runs before c656caa recorded only the architecture
     where = f"{machine.get('cpu_count', '?')} CPU cores" + (
         f" ({short_cpu_name(cpu)})" if " " in cpu else ""
     )

@@ -1,4 +1,5 @@
-"""Is the machine busy? Torch's threads compete with other processes' for the same cores.
+"""Which machine, and is it busy? Records name the processor; torch's threads compete with
+other processes' for the same cores.
 
 Measured on 2 cores: two runs started at once with 2 threads each take 4x as long per
 epoch as one alone (28 s vs 7 s for the default run); with 1 thread each, 12 s. The thread
