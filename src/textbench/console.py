@@ -25,7 +25,6 @@ _NOISE = (
     "Trainer already configured with model summary",
     "Restoring states from the checkpoint path",
     "Loaded model weights from the checkpoint",
-    "Seed set to",  # the first line says the seed
     "to estimate number of stepping batches",
 )
 # where deprecation notices come from that only the libraries' authors can act on

@@ -137,7 +137,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     warn_if_busy(torch.get_num_threads())
     with RunRecord(cfg, output_dir) as record:
         print_config(cfg, output_dir)
-        L.seed_everything(cfg.seed, workers=True)
+        L.seed_everything(cfg.seed, workers=True, verbose=False)  # the first line says the seed
 
         datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))
         datamodule.setup("fit")
