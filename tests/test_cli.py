@@ -1,6 +1,7 @@
 """The command line: help, start-up cost, and clear errors for bad input."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -263,6 +264,30 @@ def test_a_run_tells_its_story_in_a_few_lines(tmp_path: Path) -> None:
     run = str(tmp_path / ("deep/" * 12) / "run")
     assert f"outputs:     {run}" in lines  # long paths stay on one line
     assert "Tip" in (tmp_path / ("deep/" * 12) / "run" / "train.log").read_text()
+    assert "Name" not in console  # callbacks.model_summary=null: no summary, not Lightning's
+
+
+def test_the_model_summary_is_one_line_that_counts_what_is_trained(tmp_path: Path) -> None:
+    """The console gets the model's size in one line, its layers go to train.log; with the
+    encoder frozen (+model.freeze=true) only the head's parameters count as trained."""
+    tiny = [o for o in TINY if not o.startswith("callbacks.model_summary")]
+    result = run_cli("model=cnn", "+model.freeze=true", *tiny, "hydra.run.dir=run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    console = result.stdout + result.stderr
+    count = r"([\d.]+ ?[KMB]?)"
+    pattern = rf"model:     {count} parameters, {count} trained \(layers in train.log\)"
+    sizes = re.findall(pattern, console)
+    assert len(sizes) == 1, console[-3000:]
+    total, trained = (_count(text) for text in sizes[0])
+    assert 0 < trained < total / 10, sizes  # the head only; the embeddings hold the most
+    assert "Name" not in console
+    assert "| Name" in (tmp_path / "run" / "train.log").read_text()
+
+
+def _count(text: str) -> float:
+    """A count as Lightning writes it ("6.2 M") as a number."""
+    number, _, unit = text.partition(" ")
+    return float(number) * {"": 1, "K": 1e3, "M": 1e6, "B": 1e9}[unit]
 
 
 def test_verbose_prints_the_whole_config(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -22,7 +22,6 @@ _NOISE = (
     "TPU available",
     "HPU available",
     "was configured so 100%",
-    "Trainer already configured with model summary",
     "Restoring states from the checkpoint path",
     "Loaded model weights from the checkpoint",
     "to estimate number of stepping batches",
@@ -34,8 +33,14 @@ _THIRD_PARTY = (
 )
 
 
+# its table of layers goes to the run's log file; the console gets print_model_size's line
+_FILE_ONLY = ("lightning.pytorch.callbacks.model_summary",)
+
+
 class _DropNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name in _FILE_ONLY:
+            return False
         return not (
             record.name.startswith("lightning") and any(n in record.getMessage() for n in _NOISE)
         )
@@ -71,6 +76,13 @@ def print_config(cfg: DictConfig, output_dir: Path) -> None:
     if overrides:
         console.print(f"overrides: {' '.join(overrides)}")
     console.print(f"config:    {output_dir / 'resolved_config.yaml'} (verbose=true prints it)")
+
+
+@rank_zero_only
+def print_model_size(total: str, trainable: str) -> None:
+    """The model's size in one line; its layers are in the run's log file."""
+    console = Console(stderr=True, soft_wrap=True, markup=False)
+    console.print(f"model:     {total} parameters, {trainable} trained (layers in train.log)")
 
 
 @rank_zero_only

@@ -52,11 +52,11 @@ TRUSTED_TARGETS: frozenset[str] = frozenset(
         "lightning.pytorch.callbacks.EarlyStopping",
         "lightning.pytorch.callbacks.LearningRateMonitor",
         "lightning.pytorch.callbacks.ModelCheckpoint",
-        "lightning.pytorch.callbacks.RichModelSummary",
         "lightning.pytorch.loggers.CSVLogger",
         "lightning.pytorch.loggers.MLFlowLogger",
         "lightning.pytorch.loggers.TensorBoardLogger",
         "lightning.pytorch.loggers.WandbLogger",
+        "textbench.training.callbacks.ModelSize",
         # Hydra's own nodes
         "textbench.hydra_callbacks.CheckOutputDirectory",
         "textbench.hydra_callbacks.ReportOnMultirunEnd",

@@ -315,6 +315,7 @@ class TrainerSchema:
     accumulate_grad_batches: int = 1
     check_val_every_n_epoch: int | None = 1
     log_every_n_steps: int = 50
+    enable_model_summary: bool = True
     num_sanity_val_steps: int = 2
     deterministic: Any = None
     precision: Any = "32-true"

@@ -1,5 +1,5 @@
 """Callbacks every run gets: self-contained checkpoints, a stop on a diverging loss, and a
-checkpoint on Ctrl-C."""
+checkpoint on Ctrl-C; and the model summary that `callbacks=default` adds."""
 
 import time
 from pathlib import Path
@@ -7,7 +7,10 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, ModelSummary
+from lightning.pytorch.utilities.model_summary import get_human_readable_count
+
+from textbench.console import print_model_size
 
 
 class CheckpointArtifacts(Callback):
@@ -170,3 +173,33 @@ class CheckpointOnInterrupt(Callback):
         if isinstance(exception, KeyboardInterrupt) and trainer.state.fn == "fit":
             path = self.dirpath / "interrupted.ckpt"
             trainer.save_checkpoint(path)
+
+
+class ModelSize(ModelSummary):
+    """Lightning's table of layers, in the run's log file only (the console filter keeps it
+    off the console), and one line for the console: how many parameters, how many trained.
+    Taken when training starts, after the module's `on_fit_start` has frozen what it
+    freezes, so the trainable count is the true one."""
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        pass
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_fit_start(trainer, pl_module)
+
+    @staticmethod
+    def summarize(
+        summary_data: list[tuple[str, list[str]]],
+        total_parameters: int,
+        trainable_parameters: int,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        ModelSummary.summarize(
+            summary_data, total_parameters, trainable_parameters, *args, **kwargs
+        )
+        # Lightning pads the counts for its table's columns
+        print_model_size(
+            get_human_readable_count(total_parameters).strip(),
+            get_human_readable_count(trainable_parameters).strip(),
+        )
