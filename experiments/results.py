@@ -115,9 +115,8 @@ def tuning(sweep: Path, name: str, allow_dirty: bool = False) -> Path:
     jobs = completed_jobs([sweep], allow_dirty)
     task = overrides_of(sweep)
     experiment = next(o.split("=", 1)[1] for o in task if o.startswith("experiment="))
-    files = write_report([sweep], sweep, metric="val/acc")
-    verdict = files["md"].read_text().splitlines()[2]
-    with files["groups_csv"].open() as f:
+    report = write_report([sweep], sweep, metric="val/acc")
+    with report.files["groups_csv"].open() as f:
         rows = list(csv.DictReader(f))
     code = code_label([j.manifest.get("code") for j in jobs[:1]])
     lines = [
@@ -128,7 +127,7 @@ def tuning(sweep: Path, name: str, allow_dirty: bool = False) -> Path:
         "validation accuracy of the best epoch, mean over the repeats; the test split chose "
         "nothing and is not shown.",
         "",
-        verdict,
+        f"**Verdict**: {report.verdict}",
         "",
         "| group | val/acc | std | n | 95% interval | Δ vs best | p (Holm) |",
         "|---|---:|---:|---:|---|---:|---:|",

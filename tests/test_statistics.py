@@ -67,7 +67,7 @@ def test_report_leads_with_a_verdict_and_tests_every_group_against_the_best(
     for g, (overrides, values) in enumerate(runs.items()):
         for seed, value in enumerate(values, 1):
             _job(tmp_path, f"{g}{seed}", [overrides], seed, value, value - 0.01)
-    files = write_report([tmp_path], tmp_path / "report")
+    files = write_report([tmp_path], tmp_path / "report").files
     markdown = files["md"].read_text()
     verdict = markdown.splitlines()[2]
     assert verdict.startswith("**Verdict**: `model=cnn` is best by val/acc: 0.8810 ± 0.0036 (n=3)")
@@ -90,7 +90,7 @@ def test_cross_validation_folds_group_and_pair_like_seeds(tmp_path: Path) -> Non
         for fold in range(4):
             value = 0.80 + 0.01 * fold + shift
             _job(tmp_path, f"{g}{fold}", [f"model={model}", f"cv.fold={fold}"], 0, value, value)
-    files = write_report([tmp_path], tmp_path / "report")
+    files = write_report([tmp_path], tmp_path / "report").files
     with files["groups_csv"].open() as f:
         rows = {r["group"]: r for r in csv.DictReader(f)}
     assert set(rows) == {"model=cnn", "model=lstm"} and rows["model=cnn"]["val/acc:n"] == "4"

@@ -44,6 +44,7 @@ def two_models_two_seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("two_models")
     result = run_cli("-m", "model=cnn,lstm", "seed=1,2", "hydra.sweep.dir=sweep", *QUICK, cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
+    (root / "console.txt").write_text(result.stdout + result.stderr)
     return root / "sweep"
 
 
@@ -54,6 +55,12 @@ def test_sweep_report_groups_seeds(two_models_two_seeds: Path, tmp_path: Path) -
     markdown = (sweep / "summary.md").read_text()
     assert "| `model=cnn` | 2 |" in markdown and "| `model=lstm` | 2 |" in markdown
     assert (sweep / "groups.png").is_file() and (sweep / "val_curves.png").is_file()
+    # The sweep ends on the console with the verdict and where the report is.
+    verdict = markdown.splitlines()[2].removeprefix("**Verdict**: ").replace("`", "")
+    console = (sweep.parent / "console.txt").read_text().splitlines()
+    assert verdict.startswith("model=")
+    assert any(line.endswith(f"Verdict: {verdict}") for line in console)
+    assert any(f"Sweep report: {sweep / 'summary.html'}" in line for line in console)
     # The command gives the same report on demand, and also on several directories.
     report_main([str(sweep), "--out", str(tmp_path / "again")])
     again = _summary(tmp_path / "again")

@@ -40,12 +40,15 @@ def _check_writable(directory: str, key: str) -> None:
 
 
 class ReportOnMultirunEnd(Callback):
+    """A sweep ends in its verdict: which group is best, and whether each other one is
+    significantly worse; the tables and plots are in summary.html beside it."""
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from textbench.reporting.sweep import write_report
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
-            files = write_report(
+            report = write_report(
                 [sweep_dir],
                 sweep_dir,
                 metric=config.get("monitor", "val/acc"),
@@ -54,4 +57,10 @@ class ReportOnMultirunEnd(Callback):
         except FileNotFoundError as error:
             log.warning("No report: %s", error)
             return
-        log.info("Sweep report: %s", ", ".join(str(p) for p in files.values()))
+        plain = str.maketrans("", "", "`")  # the verdicts are Markdown
+        if report.verdict:
+            log.info("Verdict: %s", report.verdict.translate(plain))
+        if report.test_verdict:
+            log.info("On the test split: %s", report.test_verdict.translate(plain))
+        others = ", ".join(p.name for key, p in report.files.items() if key != "html")
+        log.info("Sweep report: %s (beside it: %s)", report.files["html"].absolute(), others)

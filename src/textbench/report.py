@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from textbench.reporting.sweep import write_report
 
     try:
-        files = write_report(paths, args.out or paths[0], args.metric, not args.minimize)
+        files = write_report(paths, args.out or paths[0], args.metric, not args.minimize).files
     except FileNotFoundError as error:
         parser.exit(2, f"error: {error}\n")
     print((files["md"]).read_text())

@@ -2,7 +2,7 @@
 summary.html and plots: which configuration is best, by how much, and whether the
 difference is real."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from textbench.files import save_figure, write_csv, write_text
@@ -60,6 +60,7 @@ class Report:
     groups: Table
     jobs: Table
     failures: list[tuple[str, str]]
+    files: dict[str, Path] = field(default_factory=dict)  # what write_report wrote
 
 
 @dataclass
@@ -104,8 +105,9 @@ def analyse(groups: list[Group], key: str) -> Analysis | None:
 
 def write_report(
     paths: list[Path], out_dir: Path, metric: str = "val/acc", maximize: bool = True
-) -> dict[str, Path]:
-    """Write the report for every job under `paths` into `out_dir`; returns the files."""
+) -> Report:
+    """Write the report for every job under `paths` into `out_dir`; returns it, with the
+    files written."""
     jobs = find_jobs(paths)
     if not jobs:
         raise FileNotFoundError(
@@ -130,7 +132,8 @@ def write_report(
     files.update(plots)
     files["html"] = out_dir / "summary.html"
     write_text(files["html"], render_html(report, jobs, plots, out_dir))
-    return files
+    report.files = files
+    return report
 
 
 def _report(
