@@ -259,6 +259,7 @@ def test_a_run_tells_its_story_in_a_few_lines(tmp_path: Path) -> None:
         "Seed set to",  # the first line gives the seed
         "Test metric",  # Lightning's test table: the summary has a test column
         "embedding_dim:",
+        "val/examples",  # the progress bar shows what moves
     ):
         assert noise not in console
     run = str(tmp_path / ("deep/" * 12) / "run")

@@ -139,7 +139,11 @@ class TextClassifier(L.LightningModule):
         """Compute the epoch's metrics over all batches (and all ranks), log and reset."""
         values = self._metrics(stage).compute_and_reset()
         # Already reduced over ranks by torchmetrics; sync_dist only silences the DDP hint.
-        self.log_dict(values, prog_bar=stage == "val", sync_dist=True)
+        # The progress bar shows what moves; the count of examples is logged beside it.
+        counts = {k: v for k, v in values.items() if k.endswith("/examples")}
+        moving = {k: v for k, v in values.items() if k not in counts}
+        self.log_dict(moving, prog_bar=stage == "val", sync_dist=True)
+        self.log_dict(counts, sync_dist=True)
         return values
 
     def on_train_epoch_end(self) -> None:
