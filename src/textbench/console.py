@@ -57,12 +57,17 @@ def quiet_console() -> None:
         warnings.filterwarnings("ignore", category=category, module=_THIRD_PARTY)
 
 
+def _console() -> Console:
+    """Where the commands print: stderr, long paths whole even in a log file, and markup off
+    (overrides and paths are the user's text, "x=[a,b]")."""
+    return Console(stderr=True, soft_wrap=True, markup=False)
+
+
 @rank_zero_only
 def print_config(cfg: DictConfig, output_dir: Path) -> None:
     """What this run trains, in a few lines: the config groups chosen and the overrides;
     the whole resolved config with `verbose=true` (always saved as resolved_config.yaml)."""
-    # markup off everywhere here: overrides and paths are the user's text ("x=[a,b]")
-    console = Console(stderr=True, soft_wrap=True, markup=False)
+    console = _console()
     if cfg.get("verbose"):
         resolved = OmegaConf.to_container(cfg, resolve=True)
         text = OmegaConf.to_yaml({k: resolved[k] for k in ("seed", *_GROUPS) if k in resolved})
@@ -81,7 +86,7 @@ def print_config(cfg: DictConfig, output_dir: Path) -> None:
 @rank_zero_only
 def print_model_size(total: str, trainable: str) -> None:
     """The model's size in one line; its layers are in the run's log file."""
-    console = Console(stderr=True, soft_wrap=True, markup=False)
+    console = _console()
     console.print(f"model:     {total} parameters, {trainable} trained (layers in train.log)")
 
 
@@ -98,7 +103,7 @@ def print_summary(results: dict[str, Any]) -> None:
     for name in names:
         val, test = results["best_val"].get(f"val/{name}"), results["test"].get(f"test/{name}")
         table.add_row(name, _metric(val), _metric(test))
-    console = Console(stderr=True, soft_wrap=True, markup=False)  # paths whole, even in a log file
+    console = _console()
     console.print(table)
     console.print(
         f"epochs {results['epochs']} (best {results['best_val'].get('epoch', '-')}), "
@@ -135,6 +140,6 @@ def print_evaluation(results: dict[str, Any], out_dir: Any) -> None:
         table.add_row(
             name, *(_metric(row[m]) for m in ("precision", "recall", "f1")), str(row["support"])
         )
-    console = Console(stderr=True, soft_wrap=True, markup=False)
+    console = _console()
     console.print(table)
     console.print(f"outputs: {out_dir}")
