@@ -66,6 +66,13 @@ def test_config_mistakes_are_one_sentence_before_anything_loads(
     assert not list(tmp_path.glob("outputs/train/runs/*/manifest.json"))
 
 
+def test_two_hydra_modes_at_once_are_one_sentence(tmp_path: Path) -> None:
+    result = run_cli("-m", "model=cnn,lstm", "--cfg", "job", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.startswith("error: Only one of --run, --multirun, --cfg")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [

@@ -72,6 +72,15 @@ def hydra_app(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Calla
             try:
                 with _composition_errors_in_one_sentence():
                     return app()
+            except ValueError as error:
+                # Hydra's refusal of two modes at once (-m with --cfg) comes before its
+                # error reporter, as a traceback
+                if not str(error).startswith("Only one of --run"):
+                    raise
+                fail(
+                    f"{str(error).removesuffix('can be specified')}can be given at once; "
+                    "drop the others (--cfg job alone prints the composed config)."
+                )
             finally:
                 sys.argv = saved
 
