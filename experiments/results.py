@@ -48,8 +48,11 @@ DATA = {"imdb": "IMDB (25k train, of which 10% validation; 25k test)", "mr": "MR
 
 
 def overrides_of(sweep: Path) -> list[str]:
-    """The sweep's command-line overrides, from Hydra's record."""
-    return yaml.safe_load((sweep / "multirun.yaml").read_text())["hydra"]["overrides"]["task"]
+    """The sweep's command-line overrides, from Hydra's record, less `resume=`: it says how
+    an interrupted sweep was finished, not what it computed (a resumed run is bit for bit
+    the run that never stopped)."""
+    task = yaml.safe_load((sweep / "multirun.yaml").read_text())["hydra"]["overrides"]["task"]
+    return [o for o in task if not o.startswith("resume=")]
 
 
 def completed_jobs(sweeps: list[Path], allow_dirty: bool) -> list:

@@ -295,9 +295,11 @@ def test_results_table_joins_seeds_run_in_separate_sweeps(tmp_path: Path, monkey
     spec.loader.exec_module(results)
     monkeypatch.setattr(results, "STORE", tmp_path / "store")
     monkeypatch.setattr(results, "HERE", tmp_path)
-    for seeds, sweep in (("1", "a"), ("2,3", "b")):
+    for seeds, sweep, finish in (("1", "a", []), ("2,3", "b", ["resume=true"])):
         overrides = ["experiment=mr_cnn", "data=wordorder", "cv.folds=null", f"seed={seeds}"]
-        result = run_cli("-m", *overrides, f"hydra.sweep.dir={sweep}", *QUICK, cwd=tmp_path)
+        result = run_cli(
+            "-m", *overrides, *finish, f"hydra.sweep.dir={sweep}", *QUICK, cwd=tmp_path
+        )
         assert result.returncode == 0, result.stderr[-3000:]
     add = ["results.py", "add", str(tmp_path / "a"), str(tmp_path / "b")]
     # run outside a git repository: no commit names the code, so the rows are refused
@@ -318,6 +320,7 @@ def test_results_table_joins_seeds_run_in_separate_sweeps(tmp_path: Path, monkey
         sum(m["best_val"]["val/acc"] for m in metrics) / 3
     )
     assert record["command"].count("textbench-train -m experiment=mr_cnn") == 2
+    assert "resume" not in record["command"]  # how a sweep was finished is not its command
     row = next(r for r in (tmp_path / "RESULTS.md").read_text().splitlines() if "mr_cnn" in r)
     assert f"{100 * sum(accs) / 3:.2f} ±" in row and "| 3 seeds |" in row
     if " " in cpu_model():  # a model name, not only the architecture: times depend on it
