@@ -73,7 +73,7 @@ def test_report_leads_with_a_verdict_and_tests_every_group_against_the_best(
     assert verdict.startswith("**Verdict**: `model=cnn` is best by val/acc: 0.8810 ± 0.0036 (n=3)")
     assert "`model=lstm` is not significantly worse (-0.0013, p = " in verdict
     assert "`model=boe` is worse (-0.0800, p < 0.001)" in verdict
-    assert "On the test split: `model=cnn` is best by test/acc" in markdown
+    assert "On the test split: `model=cnn` (best by val/acc) has test/acc: 0.8710" in markdown
     with files["groups_csv"].open() as f:
         rows = {r["group"]: r for r in csv.DictReader(f)}
     assert rows["model=lstm"]["val/acc:test"] == "paired t"
@@ -83,6 +83,21 @@ def test_report_leads_with_a_verdict_and_tests_every_group_against_the_best(
         < 0.8810
         < float(rows["model=cnn"]["val/acc:ci95_high"])
     )
+
+
+def test_the_test_verdict_follows_the_validation_choice_and_says_who_did_better(
+    tmp_path: Path,
+) -> None:
+    """Validation chose cnn; on the test split lstm comes out ahead, and the verdict says so
+    rather than calling cnn best."""
+    for g, (model, val, test) in enumerate((("cnn", 0.90, 0.80), ("lstm", 0.89, 0.85))):
+        for seed in (1, 2, 3):
+            noise = seed * (g + 1) / 1000
+            _job(tmp_path, f"{g}{seed}", [f"model={model}"], seed, val + noise, test + noise)
+    report = write_report([tmp_path], tmp_path / "report")
+    assert report.verdict.startswith("`model=cnn` is best by val/acc")
+    assert report.test_verdict.startswith("`model=cnn` (best by val/acc) has test/acc: 0.8020")
+    assert "`model=lstm` is better (+0.0520, p < 0.001)" in report.test_verdict
 
 
 def test_cross_validation_folds_group_and_pair_like_seeds(tmp_path: Path) -> None:

@@ -102,16 +102,26 @@ def _p(value: float) -> str:
     return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
 
 
-def verdict(best: str, summary: Interval, comparisons: list[Comparison], metric: str) -> str:
-    """One sentence: the best group by `metric`, and whether each other one is worse."""
-    parts = [f"`{best}` is best by {metric}: {summary.text()}"]
+def verdict(
+    best: str,
+    summary: Interval,
+    comparisons: list[Comparison],
+    metric: str,
+    chosen_by: str | None = None,
+) -> str:
+    """One sentence: the best group by `metric`, and whether each other one is worse. With
+    `chosen_by` (the test split), the group that metric chose leads, and another group may
+    come out better on `metric` (a score: higher is better)."""
+    lead = f"is best by {metric}" if chosen_by is None else f"(best by {chosen_by}) has {metric}"
+    parts = [f"`{best}` {lead}: {summary.text()}"]
     for c in comparisons:
+        direction = "better" if chosen_by is not None and c.difference > 0 else "worse"
         if c.p_holm is None:
             parts.append(f"`{c.name}` ({c.difference:+.4f}): {c.test} to tell")
         elif c.p_holm < ALPHA:
-            parts.append(f"`{c.name}` is worse ({c.difference:+.4f}, {_p(c.p_holm)})")
+            parts.append(f"`{c.name}` is {direction} ({c.difference:+.4f}, {_p(c.p_holm)})")
         else:
             parts.append(
-                f"`{c.name}` is not significantly worse ({c.difference:+.4f}, {_p(c.p_holm)})"
+                f"`{c.name}` is not significantly {direction} ({c.difference:+.4f}, {_p(c.p_holm)})"
             )
     return "; ".join(parts) + "."

@@ -71,8 +71,9 @@ class Analysis:
     intervals: dict[str, Interval]
     comparisons: dict[str, Comparison]
 
-    def verdict(self, best: str) -> str:
-        return verdict(best, self.intervals[best], list(self.comparisons.values()), self.key)
+    def verdict(self, best: str, chosen_by: str | None = None) -> str:
+        comparisons = list(self.comparisons.values())
+        return verdict(best, self.intervals[best], comparisons, self.key, chosen_by)
 
 
 def _by_seed(group: Group, key: str) -> dict:
@@ -151,7 +152,7 @@ def _report(
         best = next(iter(analyses[metric].intervals))
         verdict = analyses[metric].verdict(best)
         tested = [k for k in keys[1:] if k in analyses and best in analyses[k].intervals]
-        test_verdict = analyses[tested[0]].verdict(best) if tested else None
+        test_verdict = analyses[tested[0]].verdict(best, chosen_by=metric) if tested else None
     preamble = [
         f"{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + ".",
         f"Overrides shared by every job: `{common}`.",
