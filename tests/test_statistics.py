@@ -100,6 +100,17 @@ def test_the_test_verdict_follows_the_validation_choice_and_says_who_did_better(
     assert "`model=lstm` is better (+0.0520, p < 0.001)" in report.test_verdict
 
 
+def test_intervals_of_accuracies_stay_within_0_and_1(tmp_path: Path) -> None:
+    for seed, value in enumerate((1.0, 1.0, 0.998), 1):
+        _job(tmp_path, str(seed), ["model=lstm"], seed, value, value)
+    files = write_report([tmp_path], tmp_path / "report").files
+    with files["groups_csv"].open() as f:
+        (row,) = csv.DictReader(f)
+    assert float(row["val/acc:ci95_low"]) < 0.998 and float(row["val/acc:ci95_high"]) == 1.0
+    assert float(row["test/acc:ci95_high"]) == 1.0
+    assert interval([1.0, 1.0, 0.998]).high > 1.0  # what the t-interval alone gives
+
+
 def test_cross_validation_folds_group_and_pair_like_seeds(tmp_path: Path) -> None:
     for g, (model, shift) in enumerate((("cnn", 0.0), ("lstm", -0.02))):
         for fold in range(4):

@@ -34,8 +34,9 @@ class Interval:
         return f"{self.mean:.{digits}f} ± {self.std:.{digits}f} (n={self.n})"
 
 
-def interval(values: list[float]) -> Interval:
-    """Mean, sample std and a t-interval of the mean at `LEVEL`."""
+def interval(values: list[float], bounds: tuple[float, float] | None = None) -> Interval:
+    """Mean, sample std and a t-interval of the mean at `LEVEL`, cut to the metric's
+    `bounds` (an accuracy of 0.999 ± 0.001 over 3 runs would otherwise reach 1.002)."""
     n, mean = len(values), statistics.fmean(values)
     if n < 2:
         return Interval(mean, 0.0, n, None, None)
@@ -43,6 +44,8 @@ def interval(values: list[float]) -> Interval:
     if std == 0:
         return Interval(mean, 0.0, n, mean, mean)
     low, high = stats.t.interval(LEVEL, n - 1, loc=mean, scale=std / math.sqrt(n))
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
     return Interval(mean, std, n, float(low), float(high))
 
 

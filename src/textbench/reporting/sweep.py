@@ -19,6 +19,7 @@ from textbench.reporting.runs import (
 from textbench.reporting.statistics import Comparison, Interval, compare, holm, interval, verdict
 
 TEST_KEYS = ("test/acc", "test/f1")
+SCORES = ("/acc", "/f1")  # metrics between 0 and 1, so are their intervals
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -100,7 +101,8 @@ def analyse(groups: list[Group], key: str) -> Analysis | None:
     best, *others = values
     comparisons = {name: compare(name, values[best], values[name]) for name in others}
     holm(list(comparisons.values()))
-    intervals = {name: interval(list(v.values())) for name, v in values.items()}
+    bounds = (0.0, 1.0) if key.endswith(SCORES) else None
+    intervals = {name: interval(list(v.values()), bounds) for name, v in values.items()}
     return Analysis(key, intervals, comparisons)
 
 
@@ -157,10 +159,11 @@ def _report(
         f"{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + ".",
         f"Overrides shared by every job: `{common}`.",
         "Groups are the jobs that differ only by seed or cross-validation fold, best first "
-        f"by {metric} (best validation epoch): mean ± sample std [95% t-interval of the mean] over "
-        "completed jobs. Each group is compared with the best: Δ of the means, the p-value "
-        "Holm-corrected over the comparisons (paired t-test when both ran the same seeds or folds, "
-        "else Welch's), and Cohen's d.",
+        f"by {metric} (best validation epoch): mean ± sample std [95% t-interval of the "
+        "mean, within 0 and 1 for accuracy and F1] over completed jobs. Each group is "
+        "compared with the best: Δ of the means, the p-value Holm-corrected over the "
+        "comparisons (paired t-test when both ran the same seeds or folds, else Welch's), "
+        "and Cohen's d.",
     ]
     failures = [
         (relative(j.path, root), j.manifest["error"])
