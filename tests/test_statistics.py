@@ -143,7 +143,9 @@ def test_mcnemar_compares_two_runs_example_by_example(tmp_path: Path, capsys) ->
     assert (result["only_a_right"], result["only_b_right"]) == (20, 0)
     assert result["p_value"] == pytest.approx(2 * 0.5**20)  # exact binomial, two-sided
     report_main(["--compare", str(a), str(b)])
-    assert "A alone is right on 20, B alone on 0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "A alone is right on 20, B alone on 0" in out
+    assert "not their configurations" in out  # one seed each: seed variance is not in it
     other = _predictions(tmp_path / "c", "f2", labels, labels)
     with pytest.raises(SystemExit) as exit_:
         report_main(["--compare", str(a), str(other)])

@@ -79,14 +79,16 @@ def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
 
 
 def describe(result: dict[str, Any], alpha: float = 0.05) -> str:
-    """The comparison in two sentences."""
+    """The comparison in three sentences, the last on what it cannot tell."""
     p = result["p_value"]
     significant = "the difference is" if p < alpha else "the difference is not"
     return (
         f"A ({result['run_a']}): accuracy {result['accuracy_a']:.4f}; B ({result['run_b']}): "
         f"{result['accuracy_b']:.4f}, on the same {result['examples']:,} test examples. "
         f"A alone is right on {result['only_a_right']}, B alone on {result['only_b_right']}; "
-        f"McNemar's exact test: p = {p:.3g}, so {significant} significant at {alpha}."
+        f"McNemar's exact test: p = {p:.3g}, so {significant} significant at {alpha}. "
+        "It compares these two runs, not their configurations (a seed alone moves a run "
+        "too): for configurations, sweep seeds or folds and read the sweep's verdict."
     )
 
 
