@@ -1,6 +1,7 @@
 """Bring-your-own-data: every layout and format, labels, splits, tokenizers, cache, errors."""
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -576,7 +577,10 @@ print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before))
     assert growth[1] - growth[0] < 0.5 * (sizes[1] - sizes[0])
 
 
-def test_cross_validation_folds_partition_the_data_stratified(tmp_path: Path) -> None:
+def test_cross_validation_folds_partition_the_data_stratified(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="textbench.data.datamodule")
     path = _reviews(tmp_path / "r.csv", 300)
     tests, labels = [], []
     for fold in range(5):
@@ -590,5 +594,22 @@ def test_cross_validation_folds_partition_the_data_stratified(tmp_path: Path) ->
     assert all(list(counts) == [30, 30] for counts in labels)  # each fold holds both halves
     with pytest.raises(ConfigError, match=r"cv\.folds=5 cv\.fold=5: cross-validation needs"):
         _module(load_files, train_file=str(path), cv_folds=5, cv_fold=5)
-    with pytest.raises(ConfigError, match="the data has its own test split"):
-        _module(load_files, train_file=str(path), test_file=str(path), cv_folds=5)
+    given = _reviews(tmp_path / "given.csv", 40, seed=1)
+    vals = []
+    for fold in range(5):  # the data has its own test split: each fold validates in turn
+        module = _module(
+            load_files, train_file=str(path), test_file=str(given), cv_folds=5, cv_fold=fold
+        )
+        assert set(module.split_texts("test")) == set(pd.read_csv(given)["text"])
+        vals.append(set(module.split_texts("validation")))
+        assert not vals[-1] & set(module.split_texts("train")) and len(vals[-1]) == 60
+    assert set().union(*vals) == set(pd.read_csv(path)["text"])
+    assert "validation 60 (cross-validation fold 4 of 5), test 40;" in caplog.text
+    with pytest.raises(ConfigError, match="its own validation and test splits"):
+        _module(
+            load_files,
+            train_file=str(path),
+            validation_file=str(given),
+            test_file=str(given),
+            cv_folds=5,
+        )

@@ -144,7 +144,11 @@ class TextDataModule(L.LightningDataModule):
             },
             "seconds": {"read": round(read_s, 2), "total": round(time.perf_counter() - started, 2)},
         }
-        sizes = ", ".join(f"{k} {v}" for k, v in self.stats["sizes"].items())
+        fold = {}
+        if self.cv_folds:  # which split this fold is
+            held = prepare.held_out(self._sources)
+            fold = {held: f" (cross-validation fold {self.cv_fold} of {self.cv_folds})"}
+        sizes = ", ".join(f"{k} {v}{fold.get(k, '')}" for k, v in self.stats["sizes"].items())
         log.info(
             "Data: %s; %d classes %s; vocabulary %d; tokens %s; padding %.1f%% of train "
             "batches; fingerprint %s; prepared in %.1f s",

@@ -13,7 +13,7 @@
 
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,8 +174,9 @@ def assign(
     from train, stratified by label and seeded by `seed`, by the splitter of `datasets`'
     `train_test_split` (called on the labels directly: that method reads its label column
     row by row); `max_samples` keeps a seeded random subset of each split. With
-    `cv=(folds, fold)` the test split is that fold of scikit-learn's stratified k-fold
-    split of train, shuffled with `seed`."""
+    `cv=(folds, fold)` that fold of scikit-learn's stratified k-fold split of train,
+    shuffled with `seed`, is held out: as the test split, or as the validation split where
+    the data has its own test split (`held_out`)."""
     parts = {name: (name, np.arange(len(ids))) for name, ids in labels.items()}
     if cv is not None:
         _cross_validation_fold(parts, labels, *cv, seed)
@@ -214,6 +215,12 @@ def assign(
     return {k: (parts[k][0], np.sort(parts[k][1])) for k in SPLITS}
 
 
+def held_out(splits: Iterable[str]) -> str:
+    """The split a cross-validation fold becomes: the test split, unless the data has its
+    own; then the validation split (k-fold model selection, the test split kept whole)."""
+    return "validation" if "test" in splits else "test"
+
+
 def _cross_validation_fold(
     parts: dict[str, tuple[str, np.ndarray]],
     labels: dict[str, np.ndarray],
@@ -221,14 +228,14 @@ def _cross_validation_fold(
     fold: int,
     seed: int,
 ) -> None:
-    """Make fold `fold` of `folds` the test split (in place)."""
+    """Make fold `fold` of `folds` the held-out split (in place)."""
     from sklearn.model_selection import StratifiedKFold
 
-    if "test" in parts:
+    if "test" in parts and "validation" in parts:
         raise ConfigError(
-            "cv.folds is set, but the data has its own test split; cross-validation makes "
-            "each fold the test split in turn. Leave out the test file (or split), or set "
-            "cv.folds=null."
+            "cv.folds is set, but the data has its own validation and test splits, so "
+            "cross-validation has no split to make of each fold. Leave out the validation "
+            "file (or split), or set cv.folds=null."
         )
     rows = parts["train"][1]
     try:
@@ -240,7 +247,7 @@ def _cross_validation_fold(
         raise ConfigError(
             f"Could not split train into cv.folds={folds} stratified folds: {error}"
         ) from error
-    parts["train"], parts["test"] = ("train", rows[keep]), ("train", rows[held])
+    parts["train"], parts[held_out(parts)] = ("train", rows[keep]), ("train", rows[held])
 
 
 def fit_texts(
