@@ -1,6 +1,7 @@
 """The command line: help, start-up cost, and clear errors for bad input."""
 
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -267,12 +268,25 @@ def test_a_run_tells_its_story_in_a_few_lines(tmp_path: Path) -> None:
         "Test metric",  # Lightning's test table: the summary has a test column
         "embedding_dim:",
         "val/examples",  # the progress bar shows what moves
+        "`Trainer.fit` stopped",  # the summary gives the epochs
     ):
         assert noise not in console
     run = str(tmp_path / ("deep/" * 12) / "run")
     assert f"outputs:     {run}" in lines  # long paths stay on one line
     assert "Tip" in (tmp_path / ("deep/" * 12) / "run" / "train.log").read_text()
     assert "Name" not in console  # callbacks.model_summary=null: no summary, not Lightning's
+
+
+def test_the_console_drops_cache_details_but_not_cache_warnings() -> None:
+    """The Data line says "tokens hit"; the cache entry's path is for the log file."""
+    from textbench.console import _DropNoise
+
+    def record(level: int, message: str) -> logging.LogRecord:
+        return logging.LogRecord("textbench.data.cache", level, __file__, 1, message, None, None)
+
+    console = _DropNoise()
+    assert not console.filter(record(logging.INFO, "Token cache hit: /cache/tokens/ab12"))
+    assert console.filter(record(logging.WARNING, "Token cache not written (disk full)"))
 
 
 def test_the_model_summary_is_one_line_that_counts_what_is_trained(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ _NOISE = (
     "Restoring states from the checkpoint path",
     "Loaded model weights from the checkpoint",
     "to estimate number of stepping batches",
+    "`Trainer.fit` stopped",  # the summary gives the epochs; early stopping says why
 )
 # where deprecation notices come from that only the libraries' authors can act on
 _THIRD_PARTY = (
@@ -35,11 +36,16 @@ _THIRD_PARTY = (
 
 # its table of layers goes to the run's log file; the console gets print_model_size's line
 _FILE_ONLY = ("lightning.pytorch.callbacks.model_summary",)
+# their info lines (the cache entry's path) go to the log file only: the Data line says
+# "tokens hit"; their warnings still reach the console
+_DETAILS = ("textbench.data.cache",)
 
 
 class _DropNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name in _FILE_ONLY:
+            return False
+        if record.name in _DETAILS and record.levelno < logging.WARNING:
             return False
         return not (
             record.name.startswith("lightning") and any(n in record.getMessage() for n in _NOISE)
