@@ -111,6 +111,17 @@ def test_intervals_of_accuracies_stay_within_0_and_1(tmp_path: Path) -> None:
     assert interval([1.0, 1.0, 0.998]).high > 1.0  # what the t-interval alone gives
 
 
+def test_group_labels_show_interpolations_as_typed(tmp_path: Path) -> None:
+    """A swept list with an interpolation reaches each job escaped by Hydra."""
+    for g, (name, value) in enumerate((("a", 0.8), ("b", 0.7))):
+        for seed in (1, 2):
+            override = rf"x=[$\{{paths.data_dir\}}/{name}]"
+            _job(tmp_path, f"{g}{seed}", [override], seed, value + seed / 100, value)
+    report = write_report([tmp_path], tmp_path / "report")
+    assert report.verdict.startswith("`x=[${paths.data_dir}/a]` is best by val/acc")
+    assert "`x=[${paths.data_dir}/b]` is worse" in report.verdict
+
+
 def test_cross_validation_folds_group_and_pair_like_seeds(tmp_path: Path) -> None:
     for g, (model, shift) in enumerate((("cnn", 0.0), ("lstm", -0.02))):
         for fold in range(4):

@@ -44,6 +44,12 @@ def package_dir(package: str) -> str:
     return spec.submodule_search_locations[0]
 
 
+def as_typed(override: str) -> str:
+    """An override as the user typed it: a sweep's job gets its interpolations escaped
+    (`[$\\{paths.data_dir\\}/x]` for `[${paths.data_dir}/x]`), which only shows."""
+    return override.replace("$\\{", "${").replace("\\}", "}")
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("run_id"):
         OmegaConf.register_new_resolver("run_id", run_id, use_cache=True)

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from textbench.config import as_typed
+
 _GROUPS = ("data", "tokenizer", "model", "optimizer", "scheduler", "trainer")
 # Lightning's messages that tell a user of textbench nothing they can act on
 _NOISE = (
@@ -83,7 +85,7 @@ def print_config(cfg: DictConfig, output_dir: Path) -> None:
     choices = hydra.runtime.choices if hydra else {}
     chosen = [f"{g}={choices[g]}" for g in _GROUPS if choices.get(g)]
     console.print(f"textbench-train: {' '.join(chosen) or 'defaults'}, seed {cfg.seed}")
-    overrides = list(hydra.overrides.task) if hydra else []
+    overrides = [as_typed(o) for o in hydra.overrides.task] if hydra else []
     if overrides:
         console.print(f"overrides: {' '.join(overrides)}")
     console.print(f"config:    {output_dir / 'resolved_config.yaml'} (verbose=true prints it)")

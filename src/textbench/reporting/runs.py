@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from textbench.config import as_typed
+
 # jobs that differ only by these belong to one group (repeats of one configuration)
 IGNORED_IN_GROUPS = ("seed", "cv.fold", "resume", "hydra.")
 
@@ -65,7 +67,7 @@ def load_job(path: Path) -> Job:
     overrides_file = path / ".hydra" / "overrides.yaml"
     overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
     # the Optuna trial a job reported to is bookkeeping, not a setting
-    overrides = [o for o in overrides or [] if not o.startswith("optuna_trial=")]
+    overrides = [as_typed(o) for o in overrides or [] if not o.startswith("optuna_trial=")]
     metrics = _read_json(path / "metrics.json")
     manifest = _read_json(path / "manifest.json")
     if metrics.get("status") == "completed":
