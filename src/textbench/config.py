@@ -45,8 +45,8 @@ def package_dir(package: str) -> str:
 
 
 def as_typed(override: str) -> str:
-    """An override as the user typed it: a sweep's job gets its interpolations escaped
-    (`[$\\{paths.data_dir\\}/x]` for `[${paths.data_dir}/x]`), which only shows."""
+    """An override as the user typed it, for display: Hydra hands a sweep's jobs their
+    interpolations escaped (`[$\\{paths.data_dir\\}/x]` for `[${paths.data_dir}/x]`)."""
     return override.replace("$\\{", "${").replace("\\}", "}")
 
 
