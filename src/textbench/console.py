@@ -36,18 +36,15 @@ _THIRD_PARTY = (
 )
 
 
-# its table of layers goes to the run's log file; the console gets print_model_size's line
-_FILE_ONLY = ("lightning.pytorch.callbacks.model_summary",)
-# their info lines (the cache entry's path) go to the log file only: the Data line says
-# "tokens hit"; their warnings still reach the console
-_DETAILS = ("textbench.data.cache",)
+# loggers whose info lines go to the run's log file only (their warnings still reach the
+# console): the model's table of layers (the console gets print_model_size's line), and
+# the token cache entry's path (the Data line says "tokens hit")
+_FILE_ONLY = ("lightning.pytorch.callbacks.model_summary", "textbench.data.cache")
 
 
 class _DropNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name in _FILE_ONLY:
-            return False
-        if record.name in _DETAILS and record.levelno < logging.WARNING:
+        if record.name in _FILE_ONLY and record.levelno < logging.WARNING:
             return False
         return not (
             record.name.startswith("lightning") and any(n in record.getMessage() for n in _NOISE)
