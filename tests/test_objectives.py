@@ -37,15 +37,20 @@ def test_word2vec_trains_on_the_training_split_starts_the_embedding_and_is_cache
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """CNN-static: the embedding starts from Gensim vectors for the words seen at least
-    min_count times and stays there; an unlabeled corpus changes the vectors; the same
-    run again reads them from the cache without training Gensim."""
+    min_count times and stays there; an unlabeled corpus, or Gensim's settings, change
+    the vectors; the same run again reads them from the cache without training Gensim."""
     import gensim.models
 
     monkeypatch.setenv("TEXTBENCH_CACHE_DIR", str(tmp_path / "cache"))
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("the movie was not good at all\n" * 50)
     runs = {}
-    for name, extra in (("plain", []), ("corpus", [f"embeddings.word2vec_corpus=[{corpus}]"])):
+    variants = {
+        "plain": [],
+        "corpus": [f"embeddings.word2vec_corpus=[{corpus}]"],
+        "settings": ["embeddings.word2vec_epochs=1", "embeddings.word2vec_window=2"],
+    }
+    for name, extra in variants.items():
         cfg = make_cfg(
             tmp_path / name,
             [
@@ -61,7 +66,7 @@ def test_word2vec_trains_on_the_training_split_starts_the_embedding_and_is_cache
         state = torch.load(tmp_path / name / "checkpoints" / "last.ckpt", weights_only=True)
         runs[name] = state["state_dict"]["encoder.embedding.weight"]
     stored = sorted((tmp_path / "cache" / "word2vec").glob("*.npz"))
-    assert len(stored) == 2  # one entry per corpus
+    assert len(stored) == 3  # one entry per corpus and settings
     found_any = False
     for path in stored:
         with np.load(path) as cached:
@@ -69,7 +74,9 @@ def test_word2vec_trains_on_the_training_split_starts_the_embedding_and_is_cache
         matches = [torch.equal(w[found], vectors[found]) for w in runs.values()]
         assert sum(matches) == 1  # each run's frozen rows are its own vectors, untouched
         found_any |= bool(found.any())
-    assert found_any and not torch.equal(runs["plain"], runs["corpus"])
+    assert found_any
+    assert not torch.equal(runs["plain"], runs["corpus"])
+    assert not torch.equal(runs["plain"], runs["settings"])
 
     def no_training(*args, **kwargs):
         raise AssertionError("word2vec trained again instead of reading its cache")

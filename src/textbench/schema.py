@@ -341,11 +341,15 @@ class Embeddings:
     path: str | None = None
     word2vec: bool = False
     word2vec_corpus: list[str] = field(default_factory=list)
+    word2vec_epochs: int = 5
+    word2vec_window: int = 5
+    word2vec_min_count: int = 5
     freeze: bool = False
 
     def __post_init__(self) -> None:
         _choice(self, "init", EMBEDDING_INITS)
         _positive(self, "scale", integer=False, or_none=True)
+        _positive(self, "word2vec_epochs", "word2vec_window", "word2vec_min_count")
         if self.word2vec and self.path:
             raise _Bad("word2vec", "false when embeddings.path gives vectors (choose one)")
         if self.word2vec_corpus and not self.word2vec:

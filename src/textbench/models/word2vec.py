@@ -26,7 +26,9 @@ from textbench.files import atomic_write
 
 log = logging.getLogger(__name__)
 
-SETTINGS = {"sg": 1, "window": 5, "negative": 5, "epochs": 5, "min_count": 5, "sample": 1e-3}
+# skip-gram with negative sampling, word2vec's defaults; window, epochs and min_count are
+# the run's (embeddings.word2vec_*)
+FIXED = {"sg": 1, "negative": 5, "sample": 1e-3}
 CORPUS_BATCH = 2048
 
 
@@ -74,10 +76,18 @@ def _file_digest(path: str) -> str:
 
 
 def word2vec_vectors(
-    datamodule: Any, dim: int, corpus: list[str], seed: int, cache_root: Path | None
+    datamodule: Any,
+    dim: int,
+    corpus: list[str],
+    seed: int,
+    cache_root: Path | None,
+    epochs: int = 5,
+    window: int = 5,
+    min_count: int = 5,
 ) -> tuple[np.ndarray, np.ndarray]:
     """[vocab, dim] vectors in the tokenizer's id order, and which ids got one (words seen
     fewer than `min_count` times get none and keep their random start)."""
+    settings = {**FIXED, "epochs": epochs, "window": window, "min_count": min_count}
     key = {
         "data": datamodule.fingerprint,
         "tokenizer": datamodule.tokenizer.config,
@@ -86,7 +96,7 @@ def word2vec_vectors(
         "corpus": [_file_digest(p) for p in corpus],  # a missing file is refused here
         "dim": dim,
         "seed": seed,
-        **SETTINGS,
+        **settings,
     }
     text = json.dumps(key, sort_keys=True, default=str)
     name = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
@@ -95,7 +105,7 @@ def word2vec_vectors(
         with np.load(entry) as stored:
             log.info("Word2vec cache hit: %s", entry)
             return stored["vectors"], stored["found"]
-    vectors, found = _train(datamodule, dim, corpus, seed)
+    vectors, found = _train(datamodule, dim, corpus, seed, settings)
     if entry is not None:
         try:
             with atomic_write(entry, "wb") as f:
@@ -106,7 +116,7 @@ def word2vec_vectors(
 
 
 def _train(
-    datamodule: Any, dim: int, corpus: list[str], seed: int
+    datamodule: Any, dim: int, corpus: list[str], seed: int, settings: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:
     try:
         from gensim.models import Word2Vec
@@ -134,7 +144,7 @@ def _train(
     level, chatty.level = chatty.level, logging.WARNING
     try:
         model = Word2Vec(
-            sentences, vector_size=dim, workers=1, seed=seed, hashfxn=_stable_hash, **SETTINGS
+            sentences, vector_size=dim, workers=1, seed=seed, hashfxn=_stable_hash, **settings
         )
     finally:
         chatty.setLevel(level)

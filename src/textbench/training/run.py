@@ -94,6 +94,9 @@ def _build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
             list(cfg.embeddings.word2vec_corpus),
             cfg.seed,
             datamodule.cache.root.parent if datamodule.cache else None,
+            epochs=cfg.embeddings.word2vec_epochs,
+            window=cfg.embeddings.word2vec_window,
+            min_count=cfg.embeddings.word2vec_min_count,
         )
         corpus = " + ".join(["the training split", *cfg.embeddings.word2vec_corpus])
         copy_vectors(
