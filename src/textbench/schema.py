@@ -354,6 +354,10 @@ class Embeddings:
             raise _Bad("word2vec", "false when embeddings.path gives vectors (choose one)")
         if self.word2vec_corpus and not self.word2vec:
             raise _Bad("word2vec_corpus", "empty unless embeddings.word2vec=true")
+        for key in ("word2vec_epochs", "word2vec_window", "word2vec_min_count"):
+            default = Embeddings.__dataclass_fields__[key].default
+            if not self.word2vec and getattr(self, key) != default:
+                raise _Bad(key, f"{default} (the default) unless embeddings.word2vec=true")
 
 
 @dataclass
