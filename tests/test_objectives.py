@@ -108,7 +108,9 @@ def test_word2vec_vectors_are_the_same_in_every_process_for_a_seed(tmp_path: Pat
         f"cfg = make_cfg(__import__('pathlib').Path(r'{tmp_path}'), TINY)\n"
         "data = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))\n"
         "data.setup()\n"
-        "vectors, found = word2vec_vectors(data, 8, [], int(sys.argv[1]), None)\n"
+        "vectors, found = word2vec_vectors(\n"
+        "    data, 8, [], int(sys.argv[1]), None, epochs=5, window=5, min_count=5\n"
+        ")\n"
         "print(hashlib.sha256(vectors.tobytes() + found.tobytes()).hexdigest())\n"
     )
     digests = [

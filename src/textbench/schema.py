@@ -334,6 +334,10 @@ class TrainerSchema:
 # ---- the commands' own settings ---------------------------------------------------------
 
 
+# Gensim's settings, used only with embeddings.word2vec=true
+_WORD2VEC_SETTINGS = ("word2vec_epochs", "word2vec_window", "word2vec_min_count")
+
+
 @dataclass
 class Embeddings:
     init: str = "auto"
@@ -349,12 +353,12 @@ class Embeddings:
     def __post_init__(self) -> None:
         _choice(self, "init", EMBEDDING_INITS)
         _positive(self, "scale", integer=False, or_none=True)
-        _positive(self, "word2vec_epochs", "word2vec_window", "word2vec_min_count")
+        _positive(self, *_WORD2VEC_SETTINGS)
         if self.word2vec and self.path:
             raise _Bad("word2vec", "false when embeddings.path gives vectors (choose one)")
         if self.word2vec_corpus and not self.word2vec:
             raise _Bad("word2vec_corpus", "empty unless embeddings.word2vec=true")
-        for key in ("word2vec_epochs", "word2vec_window", "word2vec_min_count"):
+        for key in _WORD2VEC_SETTINGS:
             default = Embeddings.__dataclass_fields__[key].default
             if not self.word2vec and getattr(self, key) != default:
                 raise _Bad(key, f"{default} (the default) unless embeddings.word2vec=true")

@@ -81,9 +81,10 @@ def word2vec_vectors(
     corpus: list[str],
     seed: int,
     cache_root: Path | None,
-    epochs: int = 5,
-    window: int = 5,
-    min_count: int = 5,
+    *,
+    epochs: int,
+    window: int,
+    min_count: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """[vocab, dim] vectors in the tokenizer's id order, and which ids got one (words seen
     fewer than `min_count` times get none and keep their random start)."""
