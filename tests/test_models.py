@@ -60,6 +60,32 @@ def test_padding_never_changes_the_output(name: str) -> None:
     torch.testing.assert_close(batched, alone, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+def test_transformer_pads_time_to_the_cuda_multiple_without_changing_the_output(
+    pooling: str,
+) -> None:
+    """On CUDA the time axis is padded to a multiple of 8 (one cuDNN attention plan per
+    shape); here, on the CPU, the same code path is forced."""
+    torch.manual_seed(0)
+    encoder = TransformerEncoder(VOCAB, d_model=16, nhead=2, max_length=40, pooling=pooling)
+    encoder.eval()
+    widths: list[int] = []
+    encoder.encoder.layers[0].register_forward_pre_hook(
+        lambda _, args: widths.append(args[0].size(1))
+    )
+    generator = torch.Generator().manual_seed(1)
+    for n in (13, 40):  # 40: the position table (41 with cls) caps the padding
+        ids, lengths = _batch([torch.randint(2, VOCAB, (n,), generator=generator).tolist()])
+        with torch.no_grad():
+            plain = encoder(ids, lengths)
+            encoder._time_multiple = lambda x: 8
+            padded = encoder(ids, lengths)
+            del encoder._time_multiple
+        torch.testing.assert_close(padded, plain, atol=1e-5, rtol=1e-5)
+    cls = pooling == "cls"
+    assert widths == [13 + cls, 16, 40 + cls, 40 + cls]
+
+
 def test_padded_and_packed_lstm_agree_in_output_and_gradient() -> None:
     torch.manual_seed(0)
     encoder = LSTMEncoder(VOCAB, embedding_dim=8, hidden_size=6, dropout=0.0)
