@@ -80,6 +80,7 @@ def test_two_hydra_modes_at_once_are_one_sentence(tmp_path: Path) -> None:
         (["data.max_length=0"], "data.max_length=0 is invalid: it must be a positive integer."),
         (["data.val_fraction=1.5"], "data.val_fraction=1.5 is invalid: it must be a number "),
         (["trainer.max_epochs=0"], "trainer.max_epochs=0 with train=true trains nothing"),
+        (["refit=true", "train=false"], "refit=true trains again after the fit, so it needs"),
         (["embeddings.init=xavier"], "one of auto, uniform, normal, pytorch."),
         (["embeddings.word2vec=true", "embeddings.path=v.txt"], "(choose one)"),
         (["embeddings.word2vec_corpus=[a.txt]"], "empty unless embeddings.word2vec=true"),

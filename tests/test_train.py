@@ -204,3 +204,68 @@ def test_a_frozen_pretrained_encoder_trains_its_head_on_cached_outputs(tmp_path:
     eval_main([f"ckpt={tmp_path / 'a'}", f"out={tmp_path / 'eval'}"])
     evaluated = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert evaluated["acc"] == pytest.approx(first["test"]["test/acc"], abs=1e-6)
+
+
+def test_refit_trains_again_on_train_and_validation_and_tests_that_model(
+    tmp_path: Path,
+) -> None:
+    """refit=true: the fit picks its best epoch on validation; the model then trains again
+    from its start on train + validation for that many epochs, on the fit's schedule, and
+    the test, the record and the run directory's checkpoint are that model's."""
+    from textbench.evaluate import main as eval_main
+
+    cfg = make_cfg(
+        tmp_path / "run",
+        [
+            "model=nbsvm",
+            *SMALL_MODELS["nbsvm"],
+            *TINY,
+            "trainer.max_epochs=4",
+            "scheduler=linear",
+            "scheduler.warmup_ratio=0",
+            "optimizer.lr=0.01",
+            "refit=true",
+        ],
+    )
+    results = train(cfg)
+    refit, sizes = results["refit"], results["data"]["sizes"]
+    assert refit["train_examples"] == sizes["train"] + sizes["validation"]
+    assert refit["epochs"] == results["best_val"]["epoch"] + 1 < results["epochs"]
+    best = torch.load(results["best_checkpoint"], weights_only=True)
+    final = torch.load(refit["checkpoint"], weights_only=True)
+    steps = final["global_step"]
+    assert steps == refit["epochs"] * math.ceil(refit["train_examples"] / cfg.data.batch_size)
+    # the linear decay spans max_epochs, as in the fit, and stopped part way along it
+    assert final["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(
+        0.01 * (1 - steps / (4 * steps / refit["epochs"]))
+    )
+    # naive Bayes counted again, over the validation texts too
+    assert not torch.equal(
+        best["state_dict"]["encoder.ratio"], final["state_dict"]["encoder.ratio"]
+    )
+    eval_main([f"ckpt={tmp_path / 'run'}", f"out={tmp_path / 'eval'}"])  # the refit model
+    scored = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert scored["checkpoint"] == refit["checkpoint"]
+    assert scored["acc"] == pytest.approx(results["test"]["test/acc"], abs=1e-6)
+
+
+def test_resume_redoes_an_unfinished_refit_to_the_same_result(tmp_path: Path) -> None:
+    """A run stopped during its refit (no refit.ckpt, no completed metrics.json yet) goes
+    on with resume=true from the fit's last checkpoint and refits from the start."""
+    overrides = [
+        "model=cnn",
+        *SMALL_MODELS["cnn"],
+        *TINY,
+        "trainer.max_epochs=4",
+        "callbacks=early_stopping",
+        "callbacks.early_stopping.patience=1",
+        "callbacks.model_summary=null",
+        "refit=true",
+    ]
+    first = train(make_cfg(tmp_path, overrides))
+    (tmp_path / "metrics.json").unlink()
+    (tmp_path / "checkpoints" / "refit.ckpt").unlink()
+    again = train(make_cfg(tmp_path, [*overrides, "resume=true"]))
+    assert (tmp_path / "checkpoints" / "refit.ckpt").is_file()
+    assert again["refit"]["epochs"] == first["refit"]["epochs"]
+    assert again["test"] == first["test"]

@@ -120,9 +120,17 @@ def print_summary(results: dict[str, Any]) -> None:
             f"training {sum(epoch) / len(epoch):.1f} s an epoch, "
             f"{results['train_tokens_per_s']:,.0f} tokens/s"
         )
+    refit = results.get("refit")
+    if refit:
+        console.print(
+            f"refit:       {refit['epochs']} epoch{'s' * (refit['epochs'] != 1)} on train + "
+            f"validation ({refit['train_examples']:,} texts) in {refit['wall_time_s']:.1f} s; "
+            "test is this model's"
+        )
     console.print(f"outputs:     {results['output_dir']}")
-    if results.get("best_checkpoint"):
-        console.print(f"checkpoint:  {results['best_checkpoint']}")
+    checkpoint = refit["checkpoint"] if refit else results.get("best_checkpoint")
+    if checkpoint:
+        console.print(f"checkpoint:  {checkpoint}")
     if results.get("curves"):
         console.print(f"curves:      {results['curves']}")
 

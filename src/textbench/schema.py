@@ -393,6 +393,7 @@ class TrainSettings:
     seed: int = 42
     train: bool = True
     test: bool = True
+    refit: bool = False
     verbose: bool = False
     resume: bool = False
     compile: bool = False
@@ -499,6 +500,11 @@ def validate(cfg: DictConfig, command: str) -> None:
         schema = SCHEMAS.get(str(node["_target_"]))
         if schema is not None:
             _check(node, schema, path + ".", closed=schema not in OPEN)
+    if cfg.get("refit") and not cfg.train:
+        raise ConfigError(
+            "refit=true trains again after the fit, so it needs train=true; a checkpoint "
+            "is tested with train=false ckpt_path=CKPT alone."
+        )
     if cfg.train and cfg.trainer.get("max_epochs") == 0:
         raise ConfigError(
             "trainer.max_epochs=0 with train=true trains nothing; set trainer.max_epochs to 1 "

@@ -24,6 +24,16 @@ class EncodedSplit(Dataset):
         flat = np.fromiter((t for x in ids for t in x), dtype=np.int32, count=int(offsets[-1]))
         return cls(flat, offsets, np.asarray(labels, dtype=np.int64))
 
+    @classmethod
+    def concat(cls, first: "EncodedSplit", second: "EncodedSplit") -> "EncodedSplit":
+        """Both splits' examples, `first`'s then `second`'s, in memory."""
+        offsets = np.concatenate([first.offsets, second.offsets[1:] + first.offsets[-1]])
+        return cls(
+            np.concatenate([first.ids, second.ids]),
+            offsets,
+            np.concatenate([first.labels, second.labels]),
+        )
+
     def __len__(self) -> int:
         return len(self.labels)
 

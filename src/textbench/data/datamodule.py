@@ -276,6 +276,11 @@ class TextDataModule(L.LightningDataModule):
         batches = prepare.select_texts(self._sources[source], rows, limit)
         return [text for batch in batches for text in batch]
 
+    def train_on_validation(self) -> None:
+        """Train on the validation examples too, after the fit that chose by them
+        (`refit=true`): the tokenizer and every other split stay as they are."""
+        self.splits["train"] = EncodedSplit.concat(self.splits["train"], self.splits["validation"])
+
     @property
     def num_classes(self) -> int:
         return len(self.label_names)

@@ -31,14 +31,16 @@ class LoadedModel:
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file, or a run directory: its best checkpoint, else its last."""
+    """A checkpoint file, or a run directory: its refit model (refit=true), else its best
+    checkpoint, else its last."""
     path = Path(path)
     if path.is_file():
         return path
     if path.is_dir():
         metrics = path / "metrics.json"
         if metrics.is_file():
-            best = json.loads(metrics.read_text()).get("best_checkpoint")
+            results = json.loads(metrics.read_text())
+            best = (results.get("refit") or {}).get("checkpoint") or results.get("best_checkpoint")
             if best and Path(best).is_file():
                 return Path(best)
         for name in ("last.ckpt", "interrupted.ckpt"):

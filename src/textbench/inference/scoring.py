@@ -82,6 +82,11 @@ def evaluate(
 ) -> dict[str, Any]:
     if split not in SPLITS:
         raise ConfigError(f"split={split!r} is unknown; choose one of {', '.join(SPLITS)}.")
+    if split == "validation" and loaded.config.get("refit"):
+        log.warning(
+            "This model was refit on the validation split too (refit=true): its scores "
+            "there are training scores. The run's metrics.json has the fit's validation scores."
+        )
     datamodule = build_data(loaded, overrides)
     encoded = datamodule.splits[split]
     probs = predict_encoded(loaded, encoded, batch_size, progress=True)

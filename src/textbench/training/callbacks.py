@@ -107,6 +107,19 @@ class StopOnNonFiniteLoss(Callback):
             )
 
 
+class StopAfterEpochs(Callback):
+    """Ends training after `epochs` epochs, whatever `trainer.max_epochs` says: a refit
+    stops where its fit's best epoch was, on that fit's learning-rate schedule (which
+    spans max_epochs)."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch + 1 >= self.epochs:
+            trainer.should_stop = True
+
+
 class ThroughputTimer(Callback):
     """Training time per epoch (validation excluded) and real (non-padding) tokens per
     second, logged as `train/epoch_time_s` and `train/tokens_per_s`; kept in checkpoints,

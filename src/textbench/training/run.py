@@ -4,10 +4,12 @@ Read top to bottom, `train` is the whole experiment; every piece it builds comes
 config group, so swapping a part is an override, never a code change.
 """
 
+import copy
 import csv
 import json
 import logging
 import statistics
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,12 @@ import lightning as L
 import numpy as np
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.callbacks import (
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+    ModelSummary,
+)
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
@@ -37,6 +44,7 @@ from textbench.reporting.predictions import write_predictions
 from textbench.training.callbacks import (
     CheckpointArtifacts,
     CheckpointOnInterrupt,
+    StopAfterEpochs,
     StopOnNonFiniteLoss,
     ThroughputTimer,
 )
@@ -153,15 +161,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         record.add(data=data)
 
         model = _build_model(cfg, datamodule)
+        # the refit starts where the fit did: the same weights, word vectors included
+        initial = copy.deepcopy(model) if cfg.get("refit") and cfg.train else None
         timer = ThroughputTimer()
+        artifacts = CheckpointArtifacts(
+            config=OmegaConf.to_container(cfg, resolve=True),
+            tokenizer_json=datamodule.tokenizer.to_json(),
+            tokenizer_config=datamodule.tokenizer.config,
+            label_names=datamodule.label_names,
+            max_length=datamodule.max_length,
+        )
         always = [
-            CheckpointArtifacts(
-                config=OmegaConf.to_container(cfg, resolve=True),
-                tokenizer_json=datamodule.tokenizer.to_json(),
-                tokenizer_config=datamodule.tokenizer.config,
-                label_names=datamodule.label_names,
-                max_length=datamodule.max_length,
-            ),
+            artifacts,
             timer,
             StopOnNonFiniteLoss(),
             CheckpointOnInterrupt(output_dir / "checkpoints"),
@@ -178,40 +189,36 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         record.add_hardware(accelerator=trainer.strategy.root_device.type)
 
         if cfg.train:
-            try:
-                trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-            except SystemExit as exit_:
-                # Lightning turns Ctrl-C into exit status 1 (other exits, e.g. a requeue
-                # by submitit, pass as they are)
-                if isinstance(exit_.__context__, KeyboardInterrupt):
-                    raise KeyboardInterrupt from None
-                raise
+            _fit(trainer, model, datamodule, ckpt_path)
         # Before testing: loading the best checkpoint restores the module's and callbacks'
         # state as it was at that epoch.
         best_val = dict(model.best_val)
         epoch_times, tokens_per_s = list(timer.epoch_times), list(timer.tokens_per_s)
         checkpoint = trainer.checkpoint_callback
         best_path = checkpoint.best_model_path if checkpoint else ""
+        tester, tested, refit = trainer, model, {}
+        if initial is not None:
+            tester, tested, refit = _refit(cfg, initial, datamodule, best_val, trainer, artifacts)
         test: dict[str, float] = {}
         if cfg.test:
-            test_ckpt = best_path or (ckpt_path if not cfg.train else None)
-            if not test_ckpt:
+            test_ckpt = None if refit else best_path or (ckpt_path if not cfg.train else None)
+            if not test_ckpt and not refit:
                 log.warning("No best checkpoint (e.g. fast_dev_run): testing the current weights.")
-            trainer.test(  # not verbose: the summary below gives test beside validation
-                model,
+            tester.test(  # not verbose: the summary below gives test beside validation
+                tested,
                 datamodule=datamodule,
-                ckpt_path=test_ckpt or None,
+                ckpt_path=test_ckpt,
                 weights_only=True,
                 verbose=False,
             )
             test = {
-                k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")
+                k: v.item() for k, v in tester.callback_metrics.items() if k.startswith("test/")
             }
-            if trainer.is_global_zero and model.test_probabilities:
+            if tester.is_global_zero and tested.test_probabilities:
                 write_predictions(  # the shares of every rank, gathered in rank order
                     output_dir / PREDICTIONS,
                     datamodule.eval_order("test"),
-                    torch.cat(model.test_probabilities).numpy(),
+                    torch.cat(tested.test_probabilities).numpy(),
                     datamodule.splits["test"].labels,
                     datamodule.label_names,
                 )
@@ -234,6 +241,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "output_dir": str(output_dir),
             "data": data,
         }
+        if refit:
+            results["refit"] = refit
         if trainer.is_global_zero:
             curves = output_dir / "csv" / "metrics.csv"
             if curves.is_file():
@@ -242,6 +251,67 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             record.write_metrics(results)
             print_summary(results)
     return results
+
+
+def _fit(trainer: L.Trainer, model: L.LightningModule, datamodule: Any, ckpt_path: Any) -> None:
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    except SystemExit as exit_:
+        # Lightning turns Ctrl-C into exit status 1 (other exits, e.g. a requeue by
+        # submitit, pass as they are)
+        if isinstance(exit_.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        raise
+
+
+def _refit(
+    cfg: DictConfig,
+    model: L.LightningModule,
+    datamodule: Any,
+    best_val: dict[str, float],
+    fitted: L.Trainer,
+    artifacts: CheckpointArtifacts,
+) -> tuple[L.Trainer, L.LightningModule, dict[str, Any]]:
+    """`refit=true`: train `model` (the fit's starting point) again on train + validation
+    for as many epochs as the fit's best checkpoint had, on the same learning-rate
+    schedule, without looking at validation; that final model is the one tested and kept.
+    The tokenizer and word vectors stay as fitted on the training split."""
+    epochs = int(best_val["epoch"]) + 1 if "epoch" in best_val else max(1, fitted.current_epoch)
+    datamodule.train_on_validation()
+    examples = len(datamodule.splits["train"])
+    log.info(
+        "Refit: training again from the start on train + validation (%d texts) for %d "
+        "epochs, the fit's best; the test is this model's.",
+        examples,
+        epochs,
+    )
+    # what reads validation (early stopping, checkpoints by it) has nothing to read, the
+    # learning-rate monitor no logger, and the model's size was printed once already
+    unused = EarlyStopping | ModelCheckpoint | LearningRateMonitor | ModelSummary
+    keep = [c for c in _instantiate_all(cfg.get("callbacks")) if not isinstance(c, unused)]
+    trainer: L.Trainer = instantiate(
+        cfg.trainer,
+        callbacks=[*keep, artifacts, StopOnNonFiniteLoss(), StopAfterEpochs(epochs)],
+        logger=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        enable_checkpointing=False,
+    )
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    started = time.perf_counter()
+    _fit(trainer, model, datamodule, None)
+    path = Path(cfg.paths.output_dir) / "checkpoints" / "refit.ckpt"
+    trainer.save_checkpoint(path, weights_only=False)
+    return (
+        trainer,
+        model,
+        {
+            "epochs": trainer.current_epoch,
+            "train_examples": examples,
+            "wall_time_s": round(time.perf_counter() - started, 3),
+            "checkpoint": str(path),
+        },
+    )
 
 
 def _pruning(cfg: DictConfig) -> list[Any]:
