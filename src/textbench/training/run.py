@@ -114,8 +114,6 @@ def _build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
             cfg.embeddings.freeze,
             f"word2vec on {corpus}",
         )
-    if cfg.get("compile"):
-        model.encoder.compile()  # in place: checkpoints keep their parameter names
     return model
 
 
@@ -163,6 +161,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         model = _build_model(cfg, datamodule)
         # the refit starts where the fit did: the same weights, word vectors included
         initial = copy.deepcopy(model) if cfg.get("refit") and cfg.train else None
+        if cfg.get("compile"):  # after the copy, which would drop it
+            for built in filter(None, (model, initial)):
+                built.encoder.compile()  # in place: checkpoints keep their parameter names
         timer = ThroughputTimer()
         artifacts = CheckpointArtifacts(
             config=OmegaConf.to_container(cfg, resolve=True),
