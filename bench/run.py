@@ -47,15 +47,20 @@ def _train_command(*overrides: str) -> list[str]:
     return [sys.executable, "-m", "textbench.train", *overrides]
 
 
-def _imdb_overrides(args: argparse.Namespace) -> list[str]:
+def _imdb_overrides(args: argparse.Namespace, batch_size: int | None = None) -> list[str]:
     if args.quick:
-        return ["data.n_train=600", "data.n_test=100", "data.max_length=64", "data.batch_size=16"]
+        return [
+            "data.n_train=600",
+            "data.n_test=100",
+            "data.max_length=64",
+            f"data.batch_size={batch_size or 16}",
+        ]
     return [
         "data=imdb",
         f"paths.data_dir={args.data_dir}",
         "data.max_samples=4000",
         "data.max_length=256",
-        "data.batch_size=32",
+        f"data.batch_size={batch_size or 32}",
     ]
 
 
@@ -296,12 +301,10 @@ def gpu(args: argparse.Namespace, work: Path) -> str:
             speed = {}
             for precision in ("32-true", "bf16-mixed"):
                 run_dir = work / f"gpu-{name}-{batch_size}-{precision}"
-                overrides = [o for o in _imdb_overrides(args) if "batch_size" not in o]
                 done = subprocess.run(
                     _train_command(
                         *model,
-                        *overrides,
-                        f"data.batch_size={batch_size}",
+                        *_imdb_overrides(args, batch_size),
                         "trainer=gpu",
                         f"trainer.precision={precision}",
                         "trainer.limit_train_batches=100",
