@@ -86,6 +86,19 @@ def test_two_hydra_modes_at_once_are_one_sentence(tmp_path: Path) -> None:
         (["embeddings.word2vec_corpus=[a.txt]"], "empty unless embeddings.word2vec=true"),
         (["embeddings.word2vec_epochs=0"], "embeddings.word2vec_epochs=0 is invalid: it must"),
         (["embeddings.word2vec_window=8"], "must be 5 (the default) unless embeddings.word2vec"),
+        (
+            ["embeddings.word2vec=true", "embeddings.word2vec_corpus_vocab=true"],
+            "false unless embeddings.word2vec_corpus names the files",
+        ),
+        (
+            [
+                "tokenizer=bpe",
+                "embeddings.word2vec=true",
+                "embeddings.word2vec_corpus=[a.txt]",
+                "embeddings.word2vec_corpus_vocab=true",
+            ],
+            "adds corpus words to a word vocabulary; use tokenizer=word",
+        ),
         (["model=nbsvm", "model.encoder.alpha=0"], "model.encoder.alpha=0 is invalid: it"),
         (["model=cnn", "model.encoder.kernel_sizes=[3,0]"], "a non-empty list of positive"),
         (["model=cnn", "model.encoder.kernel_sizes=[3,x]"], "must be a list of integers."),

@@ -97,6 +97,60 @@ def test_word2vec_trains_on_the_training_split_starts_the_embedding_and_is_cache
     assert torch.equal(state["state_dict"]["encoder.embedding.weight"], runs["plain"])
 
 
+def test_word2vec_corpus_vocab_keeps_the_vectors_of_words_only_the_corpus_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Words of the corpus seen min_count times join the vocabulary after the training
+    split's, start from their word2vec vectors, and predict encodes them by their own ids;
+    a rarer corpus word stays unknown."""
+    monkeypatch.setenv("TEXTBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the mesmerizing and luminous film\n" * 50 + "the bewildering film\n" * 2)
+    cfg = make_cfg(
+        tmp_path / "run",
+        [
+            *SMALL_CNN,
+            *TINY,
+            "trainer.max_epochs=1",
+            "embeddings.word2vec=true",
+            "embeddings.freeze=true",
+            f"embeddings.word2vec_corpus=[{corpus}]",
+            "embeddings.word2vec_corpus_vocab=true",
+        ],
+    )
+    train(cfg)
+    from tokenizers import Tokenizer
+
+    vocab = Tokenizer.from_file(str(tmp_path / "run" / "tokenizer.json")).get_vocab()
+    plain = make_cfg(tmp_path / "plain", [*SMALL_CNN, *TINY, "trainer.max_epochs=0", "train=false"])
+    training_words = _training_vocabulary(plain)
+    added = {w: i for w, i in vocab.items() if w not in training_words}
+    # "the", "and", "film" are training words; "bewildering": 2 < 5 occurrences
+    assert set(added) == {"mesmerizing", "luminous"}
+    assert min(added.values()) == len(training_words)  # appended after the training words
+    [stored] = (tmp_path / "cache" / "word2vec").glob("*.npz")
+    with np.load(stored) as cached:
+        vectors, found = cached["vectors"], cached["found"]
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    weight = state["state_dict"]["encoder.embedding.weight"]
+    for index in added.values():
+        assert found[index]
+        assert torch.equal(weight[index], torch.from_numpy(vectors[index]))  # frozen vector
+    from textbench.inference.checkpoint import load_checkpoint
+
+    loaded = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    ids = loaded.tokenizer.encode_batch(["mesmerizing bewildering"], 8)[0]
+    assert ids == [added["mesmerizing"], loaded.tokenizer.unk_id]
+
+
+def _training_vocabulary(cfg) -> set[str]:
+    from hydra.utils import instantiate
+
+    data = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))
+    data.setup()
+    return set(data.tokenizer.vocab)
+
+
 def test_word2vec_vectors_are_the_same_in_every_process_for_a_seed(tmp_path: Path) -> None:
     """Gensim seeds each word's start by a hash: Python's own is salted per process, ours
     is not, so the same seed gives the same vectors bit for bit in a new process."""

@@ -348,6 +348,7 @@ class Embeddings:
     word2vec_epochs: int = 5
     word2vec_window: int = 5
     word2vec_min_count: int = 5
+    word2vec_corpus_vocab: bool = False
     freeze: bool = False
 
     def __post_init__(self) -> None:
@@ -358,6 +359,11 @@ class Embeddings:
             raise _Bad("word2vec", "false when embeddings.path gives vectors (choose one)")
         if self.word2vec_corpus and not self.word2vec:
             raise _Bad("word2vec_corpus", "empty unless embeddings.word2vec=true")
+        if self.word2vec_corpus_vocab and not self.word2vec_corpus:
+            raise _Bad(
+                "word2vec_corpus_vocab",
+                "false unless embeddings.word2vec_corpus names the files whose words to add",
+            )
         for key in _WORD2VEC_SETTINGS:
             default = Embeddings.__dataclass_fields__[key].default
             if not self.word2vec and getattr(self, key) != default:
@@ -456,6 +462,8 @@ COMMANDS: dict[str, type] = {
     "predict": PredictSettings,
     "export": ExportSettings,
 }
+_WORD_TOKENIZER = "textbench.data.tokenizers.WordTokenizer"
+
 # the classes textbench builds from config, by `_target_`; open ones take further keys
 SCHEMAS: dict[str, type] = {
     "textbench.models.classifier.TextClassifier": TextClassifierSchema,
@@ -471,7 +479,7 @@ SCHEMAS: dict[str, type] = {
     "textbench.training.schedulers.cosine": CosineSchema,
     "textbench.training.schedulers.linear": LinearSchema,
     "textbench.training.schedulers.plateau": PlateauSchema,
-    "textbench.data.tokenizers.WordTokenizer": WordTokenizerSchema,
+    _WORD_TOKENIZER: WordTokenizerSchema,
     "textbench.data.tokenizers.BPETokenizer": SubwordTokenizerSchema,
     "textbench.data.tokenizers.WordPieceTokenizer": SubwordTokenizerSchema,
     "textbench.data.tokenizers.PretrainedTokenizer": PretrainedTokenizerSchema,
@@ -500,6 +508,11 @@ def validate(cfg: DictConfig, command: str) -> None:
         schema = SCHEMAS.get(str(node["_target_"]))
         if schema is not None:
             _check(node, schema, path + ".", closed=schema not in OPEN)
+    if cfg.embeddings.word2vec_corpus_vocab and cfg.tokenizer.get("_target_") != _WORD_TOKENIZER:
+        raise ConfigError(
+            "embeddings.word2vec_corpus_vocab=true adds corpus words to a word vocabulary; "
+            "use tokenizer=word, or set it to false."
+        )
     if cfg.get("refit") and not cfg.train:
         raise ConfigError(
             "refit=true trains again after the fit, so it needs train=true; a checkpoint "

@@ -5,6 +5,7 @@ IMDB's 50k reviews take seconds. The fitted tokenizer is a standard `tokenizer.j
 saved with every run and in the token cache. `config` identifies a tokenizer for caching.
 """
 
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,10 @@ from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers
 from tokenizers.models import BPE, WordLevel, WordPiece
 from tokenizers.trainers import BpeTrainer, WordLevelTrainer, WordPieceTrainer
 
+from textbench.data.corpus import corpus_batches, file_digest
 from textbench.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 PAD, UNK = "<pad>", "<unk>"
 
@@ -119,7 +123,11 @@ class WordTokenizer(TextTokenizer):
 
     The vocabulary keeps tokens seen at least `min_freq` times, at most `max_size` of them
     (specials included), most frequent first. `fit_samples` fits it on that many training
-    texts drawn at random (seeded by data.seed) instead of all of them.
+    texts drawn at random (seeded by data.seed) instead of all of them. With `corpus`
+    (unlabeled text files, `embeddings.word2vec_corpus_vocab=true`), the words seen there
+    `corpus_min_count` times or more join the vocabulary after the training split's: those
+    are the words word2vec gives a vector, so a test word never seen in training keeps
+    its vector instead of becoming `<unk>`.
     """
 
     def __init__(
@@ -129,17 +137,53 @@ class WordTokenizer(TextTokenizer):
         min_freq: int = 1,
         max_size: int | None = None,
         fit_samples: int | None = None,
+        corpus: list[str] | None = None,
+        corpus_min_count: int = 5,
     ) -> None:
+        config: dict[str, Any] = {
+            "lowercase": lowercase,
+            "strip_html": strip_html,
+            "min_freq": min_freq,
+            "max_size": max_size,
+            "fit_samples": fit_samples,
+        }
+        if corpus:  # keyed by content, so caches follow the files, not their names
+            config["corpus"] = {p: file_digest(p) for p in corpus}
+            config["corpus_min_count"] = corpus_min_count
         super().__init__(
             _learned(WordLevel(unk_token=UNK), pre_tokenizers.Whitespace(), lowercase, strip_html),
             _trainer(WordLevelTrainer, max_size, min_freq),
-            {
-                "lowercase": lowercase,
-                "strip_html": strip_html,
-                "min_freq": min_freq,
-                "max_size": max_size,
-                "fit_samples": fit_samples,
-            },
+            config,
+        )
+        self.corpus = list(corpus or [])
+        self.corpus_min_count = corpus_min_count
+
+    def fit(self, batches: Iterable[Sequence[str]], count: int | None = None) -> None:
+        super().fit(batches, count)
+        if self.corpus:
+            self._add_corpus_words()
+
+    def _add_corpus_words(self) -> None:
+        """Append the corpus words seen `corpus_min_count` times, most frequent first."""
+        counter = Tokenizer(WordLevel(unk_token=UNK))
+        counter.normalizer = self._tokenizer.normalizer
+        counter.pre_tokenizer = self._tokenizer.pre_tokenizer
+        counter.train_from_iterator(
+            corpus_batches(self.corpus),
+            trainer=_trainer(WordLevelTrainer, None, self.corpus_min_count),
+        )
+        vocab = self._tokenizer.get_vocab()
+        counted = counter.get_vocab()
+        extra = sorted((w for w in counted if w not in vocab), key=counted.__getitem__)
+        trained = len(vocab)
+        vocab.update((word, trained + i) for i, word in enumerate(extra))
+        self._tokenizer.model = WordLevel(vocab, unk_token=UNK)
+        log.info(
+            "Vocabulary: %d words from the training split + %d more seen %d+ times in %s",
+            trained,
+            len(extra),
+            self.corpus_min_count,
+            " + ".join(self.corpus),
         )
 
 

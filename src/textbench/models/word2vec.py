@@ -15,12 +15,12 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from textbench.data.corpus import corpus_batches, file_digest
 from textbench.errors import ConfigError
 from textbench.files import atomic_write
 
@@ -29,50 +29,10 @@ log = logging.getLogger(__name__)
 # skip-gram with negative sampling, word2vec's defaults; window, epochs and min_count are
 # the run's (embeddings.word2vec_*)
 FIXED = {"sg": 1, "negative": 5, "sample": 1e-3}
-CORPUS_BATCH = 2048
 
 
 def _stable_hash(text: str) -> int:
     return zlib.crc32(text.encode())
-
-
-def corpus_texts(path: str) -> Iterator[str]:
-    """The texts of an unlabeled corpus file: .parquet (its `text` column), .csv / .tsv /
-    .jsonl rows (`text`), or plain text, one text a line."""
-    from textbench.inference.texts_io import read_texts
-
-    file = _existing(path)
-    if file.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
-
-        table = pq.ParquetFile(file)
-        if "text" not in table.schema_arrow.names:
-            raise ConfigError(
-                f"embeddings.word2vec_corpus: {path} has no 'text' column "
-                f"(it has {', '.join(table.schema_arrow.names)})."
-            )
-        for batch in table.iter_batches(columns=["text"], batch_size=CORPUS_BATCH):
-            yield from (t or "" for t in batch.column(0).to_pylist())
-        return
-    yield from read_texts(str(file))
-
-
-def _existing(path: str) -> Path:
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(
-            f"embeddings.word2vec_corpus: {path!r} does not exist; give text files (one "
-            "text a line), CSV/TSV/JSONL or Parquet files with a 'text' column."
-        )
-    return file
-
-
-def _file_digest(path: str) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    with _existing(path).open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def word2vec_vectors(
@@ -94,7 +54,7 @@ def word2vec_vectors(
         "tokenizer": datamodule.tokenizer.config,
         "vocabulary": datamodule.vocab_size,
         "max_length": datamodule.max_length,
-        "corpus": [_file_digest(p) for p in corpus],  # a missing file is refused here
+        "corpus": [file_digest(p) for p in corpus],  # a missing file is refused here
         "dim": dim,
         "seed": seed,
         **settings,
@@ -135,11 +95,9 @@ def _train(
         [words[i] for i in split.ids[split.offsets[k] : split.offsets[k + 1]]]
         for k in range(len(split))
     ]
-    for path in corpus:
-        texts = list(corpus_texts(path))
-        for start in range(0, len(texts), CORPUS_BATCH):
-            batch = datamodule.tokenizer.encode_batch(texts[start : start + CORPUS_BATCH], 100_000)
-            sentences.extend([words[i] for i in ids] for ids in batch)
+    for texts in corpus_batches(corpus):
+        batch = datamodule.tokenizer.encode_batch(texts, 100_000)
+        sentences.extend([words[i] for i in ids] for ids in batch)
     started = time.perf_counter()
     chatty = logging.getLogger("gensim")  # a dozen lines a run; ours below says what counts
     level, chatty.level = chatty.level, logging.WARNING

@@ -70,6 +70,18 @@ def _instantiate_all(section: DictConfig | None) -> list[Any]:
     return [instantiate(entry) for entry in section.values() if entry and "_target_" in entry]
 
 
+def _tokenizer(cfg: DictConfig) -> Any:
+    """The configured tokenizer; with embeddings.word2vec_corpus_vocab=true its vocabulary
+    also takes the corpus words that word2vec gives a vector."""
+    if not cfg.embeddings.word2vec_corpus_vocab:
+        return instantiate(cfg.tokenizer)
+    return instantiate(
+        cfg.tokenizer,
+        corpus=list(cfg.embeddings.word2vec_corpus),
+        corpus_min_count=cfg.embeddings.word2vec_min_count,
+    )
+
+
 def _build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
     """The model config plus what only the data knows (vocabulary, labels, class counts)."""
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
@@ -148,7 +160,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         print_config(cfg, output_dir)
         L.seed_everything(cfg.seed, workers=True, verbose=False)  # the first line says the seed
 
-        datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))
+        datamodule = instantiate(cfg.data, tokenizer=_tokenizer(cfg))
         datamodule.setup("fit")
         datamodule.save(output_dir)
         data = {
