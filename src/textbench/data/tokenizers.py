@@ -147,7 +147,7 @@ class WordTokenizer(TextTokenizer):
             "max_size": max_size,
             "fit_samples": fit_samples,
         }
-        if corpus:  # keyed by content, so caches follow the files, not their names
+        if corpus:  # each file by name and content: caches see a changed file
             config["corpus"] = {p: file_digest(p) for p in corpus}
             config["corpus_min_count"] = corpus_min_count
         super().__init__(
