@@ -45,7 +45,7 @@ def corpus_batches(paths: list[str]) -> Iterator[list[str]]:
 
 
 def file_digest(path: str) -> str:
-    """The file's content hash: caches are keyed on what a corpus holds, not its name."""
+    """The file's content hash: a cache keyed on it sees a corpus that changed in place."""
     digest = hashlib.blake2b(digest_size=16)
     with _existing(path).open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -1,4 +1,5 @@
-"""Tokenizers built on the Rust `tokenizers` library, fitted on the training split only.
+"""Tokenizers built on the Rust `tokenizers` library, fitted on the training split only
+(a word vocabulary may also take an unlabeled corpus's words, never validation or test's).
 
 `fit` learns a vocabulary from training texts; `encode_batch` runs in parallel in Rust, so
 IMDB's 50k reviews take seconds. The fitted tokenizer is a standard `tokenizer.json`,
