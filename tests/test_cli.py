@@ -67,6 +67,23 @@ def test_config_mistakes_are_one_sentence_before_anything_loads(
     assert not list(tmp_path.glob("outputs/train/runs/*/manifest.json"))
 
 
+def test_a_mistake_found_while_building_an_object_is_one_sentence(tmp_path: Path) -> None:
+    """Hydra's instantiate wraps what a constructor raises; the user still gets our one
+    sentence and exit status 2 (here the tokenizer's missing corpus file)."""
+    result = run_cli(
+        "embeddings.word2vec=true",
+        "embeddings.word2vec_corpus=[nowhere.txt]",
+        "embeddings.word2vec_corpus_vocab=true",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Error in call to target" not in result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: embeddings.word2vec_corpus: 'nowhere.txt' does not exist; give text files "
+        "(one text a line), CSV/TSV/JSONL or Parquet files with a 'text' column."
+    )
+
+
 def test_two_hydra_modes_at_once_are_one_sentence(tmp_path: Path) -> None:
     result = run_cli("-m", "model=cnn,lstm", "--cfg", "job", cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]

@@ -18,7 +18,12 @@ from typing import Any, NoReturn
 import hydra
 import hydra._internal.utils as hydra_internal
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from hydra.errors import (
+    ConfigCompositionException,
+    InstantiationException,
+    MissingConfigException,
+    OverrideParseException,
+)
 from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
@@ -52,7 +57,12 @@ def hydra_app(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Calla
             try:
                 validate(cfg, config_name)
                 return task(cfg)
-            except USER_ERRORS as error:
+            except (*USER_ERRORS, InstantiationException) as caught:
+                # a mistake a constructor finds (a corpus file that is not there) comes
+                # wrapped by Hydra's instantiate
+                error = caught.__cause__ if isinstance(caught, InstantiationException) else caught
+                if not isinstance(error, USER_ERRORS):
+                    raise
                 hydra_cfg = HydraConfig.get()
                 if hydra_cfg.mode != RunMode.MULTIRUN:
                     fail(one_sentence(error))
