@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import DictConfig
 
 from tests.conftest import TINY, make_cfg
 from textbench.training.run import train
@@ -122,8 +123,7 @@ def test_word2vec_corpus_vocab_keeps_the_vectors_of_words_only_the_corpus_has(
     from tokenizers import Tokenizer
 
     vocab = Tokenizer.from_file(str(tmp_path / "run" / "tokenizer.json")).get_vocab()
-    plain = make_cfg(tmp_path / "plain", [*SMALL_CNN, *TINY, "trainer.max_epochs=0", "train=false"])
-    training_words = _training_vocabulary(plain)
+    training_words = _training_vocabulary(make_cfg(tmp_path / "plain", TINY))
     added = {w: i for w, i in vocab.items() if w not in training_words}
     # "the", "and", "film" are training words; "bewildering": 2 < 5 occurrences
     assert set(added) == {"mesmerizing", "luminous"}
@@ -143,7 +143,8 @@ def test_word2vec_corpus_vocab_keeps_the_vectors_of_words_only_the_corpus_has(
     assert ids == [added["mesmerizing"], loaded.tokenizer.unk_id]
 
 
-def _training_vocabulary(cfg) -> set[str]:
+def _training_vocabulary(cfg: DictConfig) -> set[str]:
+    """The vocabulary the run's tokenizer learns from its training split alone."""
     from hydra.utils import instantiate
 
     data = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))
