@@ -20,7 +20,7 @@ def _evaluate(cfg: DictConfig) -> None:
     loaded = load_checkpoint(ckpt, list(cfg.trust))
     out = Path(cfg.out)
     overrides = OmegaConf.to_container(cfg.data, resolve=True)
-    results = evaluate(loaded, out, cfg.split, overrides, cfg.batch_size)
+    results = evaluate(loaded, out, cfg.split, overrides, cfg.batch_size, list(cfg.trust))
     print_evaluation(results, out)
 
 

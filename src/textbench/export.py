@@ -17,14 +17,14 @@ def main(cfg: DictConfig) -> None:
     ckpt = resolve_checkpoint(cfg.ckpt)  # mistyped paths are reported before torch loads
     texts = read_texts(str(cfg.input), cfg.text_column) if cfg.input else None
     from textbench.inference.checkpoint import load_checkpoint
-    from textbench.inference.exporting import export_model
+    from textbench.inference.exporting import export_dir, export_model
     from textbench.inference.scoring import build_data
 
     loaded = load_checkpoint(ckpt, list(cfg.trust))
     if texts is None:
-        texts = build_data(loaded).split_texts("test", cfg.max_texts)
+        texts = build_data(loaded, trust=list(cfg.trust)).split_texts("test", cfg.max_texts)
     texts = texts[: cfg.max_texts]
-    out = Path(cfg.out) if cfg.out else loaded.path.parent.parent / "export"
+    out = Path(cfg.out) if cfg.out else export_dir(loaded)
     info = export_model(loaded, texts, out, cfg.format)
     print(
         f"Exported to {out}: checked {info['checked_texts']} texts in "

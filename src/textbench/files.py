@@ -34,6 +34,20 @@ def atomic_write(path: Path, mode: str = "w", **open_args: Any) -> Iterator[IO[A
         raise
 
 
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` for a library that writes by file name (torch's
+    exporters), renamed onto `path` once the block succeeds: like `atomic_write`, it
+    replaces a symbolic link planted at `path` instead of writing through it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_text(path: Path, text: str) -> None:
     """`path.write_text`, all or nothing."""
     with atomic_write(path) as f:

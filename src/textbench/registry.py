@@ -1,25 +1,33 @@
-"""The classes and functions a config read from a file may name: textbench's trust list.
+"""The classes and functions a config read from a file may name: textbench's trust check.
 
-A checkpoint (or any config a user was handed) is data, yet Hydra's `instantiate` calls
-whatever its `_target_` names, and Hydra's block list stops only a few targets: a crafted
-`{_target_: shutil.copyfile, _args_: [a, b]}` would write files. So before anything is
-built from such a config, `check_targets` walks every node of it and refuses any target
-that is not named here, nor inside a module the user trusts on the command line
-(`trust=[my_package]`, for their own models). Names, not module prefixes: a prefix such
-as `textbench.` would also admit helpers that write files.
+A checkpoint, a run directory or a sweep someone hands you is data, yet Hydra's
+`instantiate` calls whatever a `_target_` names, and Hydra's block list stops only a few
+targets: a crafted `{_target_: uuid._get_command_stdout, _args_: [sh, -c, ...]}` runs a
+shell. So nothing read from such a file is ever passed to `instantiate`:
 
-Kept free of heavy imports: refusals come before torch loads.
+- `TRUSTED_TARGETS` are the names textbench's own configs build (`conf/`, `experiments/`):
+  a config composed from a shared run's overrides (`textbench-reproduce`) may name only
+  these, or a class of a module the user trusts by name (`trust=[my_package]`).
+- `CHECKPOINT_TARGETS` is the short list a checkpoint may ask to rebuild: the model, its
+  encoders, tokenizers, the data module and the local file sources. Loggers, callbacks,
+  trainers, launchers and Hub loaders never are; they are recorded, not built.
+- `resolve` imports a trusted name by hand; the loaders call it with typed values.
+
+A trusted module admits only objects *defined* in it or below it (their `__module__`),
+never a name it merely imports (`my_package.models.torch.load`), and no private or dunder
+segment. Kept free of heavy imports: refusals come before torch loads.
 """
 
-from collections.abc import Iterable, Mapping
+import importlib
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from textbench.errors import ConfigError
 
-# Every `_target_` that conf/ and experiments/ name (a test keeps the two in step).
-TRUSTED_TARGETS: frozenset[str] = frozenset(
+# What a checkpoint may rebuild: the model, encoders, tokenizers, data module, file sources.
+CHECKPOINT_TARGETS: frozenset[str] = frozenset(
     {
-        # model
         "textbench.models.classifier.TextClassifier",
         "textbench.models.boe.BagOfNgramsEncoder",
         "textbench.models.cnn.CNNEncoder",
@@ -27,19 +35,23 @@ TRUSTED_TARGETS: frozenset[str] = frozenset(
         "textbench.models.nbsvm.NBSVMEncoder",
         "textbench.models.pretrained.PretrainedEncoder",
         "textbench.models.transformer.TransformerEncoder",
-        # data
         "textbench.data.datamodule.TextDataModule",
         "textbench.data.sources.load_class_files",
         "textbench.data.sources.load_files",
-        "textbench.data.sources.load_files_or_hub",
+        "textbench.data.sources.load_files_or_hub",  # rebuilt from its files alone
         "textbench.data.sources.load_folder",
-        "textbench.data.sources.load_hub",
         "textbench.data.synthetic.load_wordorder",
-        # tokenizer
         "textbench.data.tokenizers.BPETokenizer",
         "textbench.data.tokenizers.PretrainedTokenizer",
         "textbench.data.tokenizers.WordPieceTokenizer",
         "textbench.data.tokenizers.WordTokenizer",
+    }
+)
+
+# Every `_target_` that conf/ and experiments/ name (a test keeps the two in step).
+TRUSTED_TARGETS: frozenset[str] = CHECKPOINT_TARGETS | frozenset(
+    {
+        "textbench.data.sources.load_hub",
         # optimizer and scheduler
         "torch.optim.Adam",
         "torch.optim.AdamW",
@@ -63,30 +75,92 @@ TRUSTED_TARGETS: frozenset[str] = frozenset(
         "hydra_plugins.textbench_optuna.optuna_sweeper.OptunaSweeper",
         "hydra_plugins.textbench_submitit.launchers.LocalLauncher",
         "hydra_plugins.textbench_submitit.launchers.SlurmLauncher",
+        # Hydra's defaults, in the hydra node of a config composed by textbench-reproduce
+        "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
+        "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
     }
 )
 
+# The sections of a checkpoint's config that inference rebuilds; the others (trainer,
+# callbacks, loggers, optimizer, ...) are a record of the run, never built from it.
+BUILT_SECTIONS = ("model", "data", "tokenizer")
 
-def is_trusted(target: str, trusted_modules: Iterable[str] = ()) -> bool:
-    """A name on the list, or one inside a module the user trusts (`pkg` admits `pkg.X`)."""
-    return target in TRUSTED_TARGETS or any(
-        target == module or target.startswith(module + ".") for module in trusted_modules
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+")
+
+
+def is_trusted(target: Any, trusted_modules: Iterable[str] = ()) -> bool:
+    """A name on `TRUSTED_TARGETS`, or an object defined in a module the user trusts (`pkg`
+    admits `pkg.X` and `pkg.sub.X` where `X.__module__` is `pkg` or below it)."""
+    if isinstance(target, str) and target in TRUSTED_TARGETS:
+        return True
+    return defined_in(target, tuple(trusted_modules))
+
+
+def defined_in(target: Any, trusted_modules: tuple[str, ...]) -> bool:
+    """Whether `target` names an object defined in one of `trusted_modules` or below."""
+    if not isinstance(target, str) or not _NAME.fullmatch(
+        target
+    ):  # no private or dunder segment: `_x` never matches
+        return False
+    for module in trusted_modules:
+        if not _NAME.fullmatch(module) and not module.isidentifier():
+            continue
+        if not target.startswith(module + "."):
+            continue
+        try:
+            found = _import(target, module)
+        except (ImportError, AttributeError):
+            return False
+        owner = getattr(found, "__module__", None)
+        if isinstance(owner, str) and (owner == module or owner.startswith(module + ".")):
+            return True
+    return False
+
+
+def _under(target: Any, trusted_modules: tuple[str, ...]) -> bool:
+    """A public name whose module path starts with a trusted module's (no import)."""
+    return (
+        isinstance(target, str)
+        and _NAME.fullmatch(target) is not None
+        and any(target.startswith(module + ".") for module in trusted_modules)
     )
+
+
+def _import(target: str, floor: str = "") -> Any:
+    """The object a dotted name names: its longest importable module (never above `floor`,
+    the trusted module), then attributes."""
+    parts = target.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:cut])
+        if floor and not (module_name == floor or module_name.startswith(floor + ".")):
+            break
+        try:
+            found: Any = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name and module_name.startswith(error.name):
+                continue  # this prefix is not a module; try a shorter one
+            raise
+        for attribute in parts[cut:]:
+            found = getattr(found, attribute)
+        return found
+    raise ImportError(f"no module for {target}")
+
+
+def resolve(target: Any, source: str, path: str, trusted_modules: Iterable[str] = ()) -> Any:
+    """Import a name a checkpoint may rebuild (a class or function); never anything else."""
+    if not (target in CHECKPOINT_TARGETS or defined_in(target, tuple(trusted_modules))):
+        raise refusal(source, target, path)
+    return _import(target)
 
 
 def check_targets(config: Any, source: str, trusted_modules: Iterable[str] = ()) -> None:
     """Refuse, before anything is called, a config that names code we do not trust or that
     holds an interpolation (`${...}` could call a resolver; saved configs are resolved)."""
     trusted_modules = tuple(trusted_modules)
-    for path, key, value in _walk(config, ""):
+    for path, key, value in walk(config):
         if key == "_target_":
-            if not isinstance(value, str) or not is_trusted(value, trusted_modules):
-                raise ConfigError(
-                    f"Refused {source}: its config names {value!r} at {path or 'the top'} to "
-                    "build, which is not one of textbench's own classes; it may run code you "
-                    "did not choose. If it is your own model's module, trust it by name, e.g. "
-                    f"trust=[{str(value).rsplit('.', 1)[0]}]."
-                )
+            if not is_trusted(value, trusted_modules):
+                raise refusal(source, value, path)
         elif isinstance(value, str) and "${" in value:
             raise ConfigError(
                 f"Refused {source}: its config holds the interpolation {value[:80]!r} at "
@@ -94,12 +168,55 @@ def check_targets(config: Any, source: str, trusted_modules: Iterable[str] = ())
             )
 
 
+def refusal(source: str, value: Any, path: str) -> ConfigError:
+    """The one sentence for a target we do not trust."""
+    return ConfigError(
+        f"Refused {source}: it names {str(value)[:120]!r} at {path or 'the top'} to build, "
+        "which is not one of the classes textbench rebuilds; it may run code you did not "
+        "choose. A class of your own loads once you trust the module that defines it, by "
+        "name (trust=[my_package.models]); trust only code you wrote."
+    )
+
+
+def check_checkpoint(
+    checkpoint: Mapping[str, Any],
+    source: str,
+    trusted_modules: Iterable[str] = (),
+    trusted_names: Iterable[str] = (),
+) -> None:
+    """Walk a whole checkpoint: a `_target_` may stand only in its config's built sections
+    (`CHECKPOINT_TARGETS`, a trusted module's class, or one of `trusted_names`: those the
+    run resuming it names itself) or in the sections it merely records (textbench's own
+    names); anywhere else, and any interpolation, is refused."""
+    trusted_modules, trusted_names = tuple(trusted_modules), frozenset(trusted_names)
+    for path, key, value in walk(checkpoint):
+        parts = path.split(".")
+        if key == "_target_":
+            section = parts[2] if parts[:2] == ["textbench", "config"] and len(parts) > 2 else None
+            if section is None:
+                raise refusal(source, value, path)
+            named = isinstance(value, str) and value in trusted_names
+            if section in BUILT_SECTIONS:
+                ours = isinstance(value, str) and value in CHECKPOINT_TARGETS
+                ok = named or ours or defined_in(value, trusted_modules)
+            else:  # recorded, never built: a trusted module's name needs no import
+                ok = named or is_trusted(value) or _under(value, trusted_modules)
+            if not ok:
+                raise refusal(source, value, path)
+        elif isinstance(value, str) and "${" in value and (path, key) != ("textbench", "tokenizer"):
+            # (the tokenizer's JSON is a string parsed by the `tokenizers` library alone)
+            raise ConfigError(
+                f"Refused {source}: it holds the interpolation {value[:80]!r} at {path}; a "
+                "saved textbench config is fully resolved, so this file was altered."
+            )
+
+
 def targets(config: Any) -> list[str]:
     """Every `_target_` a config names (a config the user composed, so trusted)."""
-    return sorted({v for _, k, v in _walk(config, "") if k == "_target_" and isinstance(v, str)})
+    return sorted({v for _, k, v in walk(config) if k == "_target_" and isinstance(v, str)})
 
 
-def _walk(node: Any, path: str) -> Iterable[tuple[str, str, Any]]:
+def walk(node: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
     """(path of the parent node, key, value) for every entry, lists and dicts alike."""
     if isinstance(node, Mapping):
         items: Iterable[tuple[Any, Any]] = node.items()
@@ -109,4 +226,4 @@ def _walk(node: Any, path: str) -> Iterable[tuple[str, str, Any]]:
         return
     for key, value in items:
         yield path, str(key), value
-        yield from _walk(value, f"{path}.{key}" if path else str(key))
+        yield from walk(value, f"{path}.{key}" if path else str(key))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, get_args, get_origin
 
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import ValidationError
+from omegaconf.errors import OmegaConfBaseException, ValidationError
 
 from textbench.errors import ConfigError
 
@@ -538,7 +538,49 @@ def _targets(node: Any, path: str = "") -> Iterator[tuple[str, DictConfig]]:
             yield from _targets(item, f"{path}[{i}]")
 
 
-def _check(node: DictConfig, schema: type, prefix: str, closed: bool) -> None:
+def check_node(node: dict[str, Any], prefix: str, source: str) -> dict[str, Any]:
+    """The settings of a node read from a file (a checkpoint's encoder, model or data
+    module), typed by its class's closed schema: unknown keys and wrong types are refused.
+    A class of the user's own (trusted by name) has no schema: its settings must be plain
+    values, which its constructor checks."""
+    target = node.get("_target_")
+    settings = {k: v for k, v in node.items() if k not in ("_target_", "_partial_")}
+    private = [k for k in settings if not str(k).isidentifier() or str(k).startswith("_")]
+    if private:
+        raise ConfigError(f"Refused {source}: {prefix}{private[0]} is not a setting name.")
+    schema = SCHEMAS.get(str(target))
+    if schema is None:
+        if not all(_plain(v) for v in settings.values()):
+            raise ConfigError(f"Refused {source}: {prefix} holds values that are not plain data.")
+        return settings
+    built = {k for k, v in settings.items() if isinstance(v, dict) and "_target_" in v}
+    try:
+        checked = _check(
+            OmegaConf.create({k: v for k, v in settings.items() if k not in built}),
+            schema,
+            prefix,
+            closed=True,
+        )
+    except ConfigError as error:
+        raise ConfigError(f"Refused {source}: {error}") from None
+    except OmegaConfBaseException as error:
+        first = str(error).splitlines()[0]
+        raise ConfigError(f"Refused {source}: {prefix} is not a valid config ({first}).") from None
+    return {k: getattr(checked, k) for k in settings if k not in built}
+
+
+def _plain(value: Any) -> bool:
+    """None, a bool, number or string, or lists and string-keyed dicts of them."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return True
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _check(node: DictConfig, schema: type, prefix: str, closed: bool) -> Any:
     names = [f.name for f in fields(schema)]
     if closed:
         unknown = [
@@ -560,7 +602,7 @@ def _check(node: DictConfig, schema: type, prefix: str, closed: bool) -> None:
         for v in [node[k]]
     }
     try:
-        OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), values))
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), values))
     except ValidationError as error:
         key = str(error.full_key)
         kind = _kind(schema, key.split(".")[0].split("[")[0])

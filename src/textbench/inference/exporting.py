@@ -14,8 +14,8 @@ from torch import nn
 
 from textbench.data.batching import EncodedSplit, PadCollator
 from textbench.errors import ConfigError
-from textbench.files import write_json
-from textbench.inference.checkpoint import LoadedModel
+from textbench.files import atomic_path, write_json
+from textbench.inference.checkpoint import LoadedModel, inside
 
 TOLERANCE = 1e-5
 FORMATS = ("onnx", "torchscript")
@@ -39,7 +39,8 @@ Runner = Callable[[torch.Tensor, torch.Tensor], np.ndarray]
 
 def _save_torchscript(module: nn.Module, example: tuple, path: Path, max_length: int) -> Runner:
     traced = torch.jit.trace(module, example, check_trace=False)
-    torch.jit.save(traced, str(path))
+    with atomic_path(path) as tmp:
+        torch.jit.save(traced, str(tmp))
     reloaded = torch.jit.load(str(path))
     return lambda ids, lengths: reloaded(ids, lengths).numpy()
 
@@ -60,22 +61,37 @@ def _save_onnx(module: nn.Module, example: tuple, path: Path, max_length: int) -
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(
-                module,
-                example,
-                str(path),
-                dynamo=True,
-                input_names=["input_ids", "lengths"],
-                output_names=["probabilities"],
-                dynamic_shapes={"input_ids": {0: batch, 1: length}, "lengths": {0: batch}},
-                verbose=False,
-            )
+            with atomic_path(path) as tmp:
+                torch.onnx.export(
+                    module,
+                    example,
+                    str(tmp),
+                    dynamo=True,
+                    input_names=["input_ids", "lengths"],
+                    output_names=["probabilities"],
+                    dynamic_shapes={"input_ids": {0: batch, 1: length}, "lengths": {0: batch}},
+                    verbose=False,
+                    external_data=False,  # one file: nothing written beside it
+                )
     finally:
         quiet.setLevel(level)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return lambda ids, lengths: session.run(
         None, {"input_ids": ids.numpy(), "lengths": lengths.numpy()}
     )[0]
+
+
+def export_dir(loaded: LoadedModel) -> Path:
+    """The run's own export/ folder, refused where it is a link out of the run (a run
+    directory someone handed over): the export would be written through it."""
+    run = loaded.run_dir or loaded.path.parent
+    out = run / "export"
+    if out.is_symlink() or (out.exists() and not inside(out, run)):
+        raise ConfigError(
+            f"{out} is a link out of the run directory; the export would be written through "
+            "it. Remove it, or name another folder with out=DIR."
+        )
+    return out
 
 
 def export_model(

@@ -3,14 +3,13 @@ metrics, a confusion matrix (CSV and PNG) and the misclassified examples."""
 
 import json
 import logging
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from hydra.utils import instantiate
-from omegaconf import OmegaConf, open_dict
-from omegaconf.errors import ConfigKeyError
 from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassConfusionMatrix,
@@ -23,27 +22,22 @@ from textbench.data.datamodule import TextDataModule
 from textbench.errors import ConfigError
 from textbench.files import atomic_write, save_figure, write_csv, write_json
 from textbench.inference.checkpoint import LoadedModel
+from textbench.inference.checkpoint_data import CheckpointData
 from textbench.inference.probabilities import predict_encoded
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "validation", "test")
 
 
-def build_data(loaded: LoadedModel, overrides: dict[str, Any] | None = None) -> TextDataModule:
-    """The run's data module with `data.*` overrides, its fitted tokenizer and label names."""
-    data_cfg = OmegaConf.create(loaded.config["data"])
-    OmegaConf.set_struct(data_cfg, True)
-    try:
-        data_cfg = OmegaConf.merge(data_cfg, overrides or {})
-    except ConfigKeyError as error:
-        raise ConfigError(
-            f"{error.full_key and 'data.' + error.full_key} is not a key of this "
-            f"run's data config; its keys are {sorted(data_cfg)}."
-        ) from None
-    with open_dict(data_cfg):
-        data_cfg.cache_dir = None
-        data_cfg.label_names = loaded.label_names
-    datamodule = instantiate(data_cfg, tokenizer=loaded.tokenizer)
+def build_data(
+    loaded: LoadedModel, overrides: dict[str, Any] | None = None, trust: Sequence[str] = ()
+) -> TextDataModule:
+    """The run's data with `data.*` overrides, its fitted tokenizer and label names, read
+    only from where the user chose (`CheckpointData`); says first what it reads."""
+    data = CheckpointData(loaded.config, str(loaded.path), loaded.run_dir, overrides, tuple(trust))
+    if data.reads:
+        print(f"data: reading {', '.join(map(str, data.reads))}", file=sys.stderr)
+    datamodule = data.build(loaded.tokenizer, loaded.label_names)
     datamodule.setup()
     return datamodule
 
@@ -79,6 +73,7 @@ def evaluate(
     split: str = "test",
     overrides: dict[str, Any] | None = None,
     batch_size: int = 256,
+    trust: Sequence[str] = (),
 ) -> dict[str, Any]:
     if split not in SPLITS:
         raise ConfigError(f"split={split!r} is unknown; choose one of {', '.join(SPLITS)}.")
@@ -87,7 +82,7 @@ def evaluate(
             "This model was refit on the validation split too (refit=true): its scores "
             "there are training scores. The run's metrics.json has the fit's validation scores."
         )
-    datamodule = build_data(loaded, overrides)
+    datamodule = build_data(loaded, overrides, trust)
     encoded = datamodule.splits[split]
     probs = predict_encoded(loaded, encoded, batch_size, progress=True)
     results = {

@@ -37,7 +37,11 @@ class CheckpointArtifacts(Callback):
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
-        checkpoint["textbench"] = self.artifacts
+        checkpoint["textbench"] = dict(self.artifacts)
+        # a pretrained encoder's architecture, so that loading rebuilds it offline
+        architecture = getattr(pl_module.encoder, "architecture", None)
+        if callable(architecture):
+            checkpoint["textbench"]["encoder_architecture"] = architecture()
         # The RNG state, so that a resumed run draws the same dropout masks as one that
         # never stopped (the samplers are seeded by epoch and need nothing).
         checkpoint["rng"] = {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all()}
