@@ -25,6 +25,19 @@ class CheckOutputDirectory(Callback):
 
 
 def _check_writable(directory: str, key: str) -> None:
+    """Writable, and without symbolic links inside: Hydra writes .hydra/ and the log, and
+    the run its record, before textbench could look again (a run or sweep directory
+    someone handed over, resumed with resume=true, may hold links to your files)."""
+    from textbench.errors import ConfigError
+    from textbench.training.resume import check_no_links
+
+    try:
+        check_no_links(Path(directory), f"The {key.split('.')[1]} directory")
+    except ConfigError as error:
+        from textbench.terminal import printable
+
+        print(f"error: {printable(str(error))}", file=sys.stderr)
+        sys.exit(2)
     try:
         Path(directory).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=directory):

@@ -17,6 +17,7 @@ from tokenizers.trainers import BpeTrainer, WordLevelTrainer, WordPieceTrainer
 
 from textbench.data.corpus import corpus_batches, file_digest
 from textbench.errors import ConfigError
+from textbench.files import write_text
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ class TextTokenizer:
         return self._tokenizer.token_to_id(self.unk_token)
 
     def save(self, path: str | Path) -> None:
-        self._tokenizer.save(str(path))
+        """`tokenizer.json`, written all or nothing (never through a link planted there)."""
+        write_text(Path(path), self._tokenizer.to_str(pretty=True))
 
     def load(self, path: str | Path) -> None:
         """Replace the vocabulary by a fitted one (from a run or the token cache)."""

@@ -112,7 +112,8 @@ class RunRecord:
         if rank_zero_only.rank == 0:
             try:
                 self.output_dir.mkdir(parents=True, exist_ok=True)
-                OmegaConf.save(self.cfg, self.output_dir / "resolved_config.yaml", resolve=True)
+                resolved = OmegaConf.to_yaml(self.cfg, resolve=True)
+                write_text(self.output_dir / "resolved_config.yaml", resolved)
             except OSError as error:
                 raise ConfigError(
                     f"The run directory {self.output_dir} is not writable ({error}); nothing "

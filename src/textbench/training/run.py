@@ -50,6 +50,7 @@ from textbench.training.callbacks import (
 )
 from textbench.training.machine import warn_if_busy
 from textbench.training.record import RunRecord
+from textbench.training.resume import check_no_links, check_restored_state
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     ckpt_path = cfg.get("ckpt_path")
     resuming = False
     if cfg.get("resume"):
+        check_no_links(output_dir, "The run directory")
         done, checkpoint = resume_point(output_dir)
         if done is not None:
             log.info("Skipped: %s already completed (resume=true).", output_dir)
@@ -150,8 +152,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     resumed_step = 0
     if ckpt_path:
         # The same safe path as eval/predict: plain data only, and only code we trust
-        # (ours, the modules this run's own config names, and those in `trust`).
-        checkpoint_data = read_checkpoint(ckpt_path, _trusted_modules(cfg))
+        # (ours, the classes this run's own config names, and modules in `trust`); then
+        # Lightning's own state, which it restores, must stay inside this run.
+        checkpoint_data = read_checkpoint(
+            ckpt_path, list(cfg.get("trust", [])), targets(OmegaConf.to_container(cfg))
+        )
+        check_restored_state(checkpoint_data, output_dir / "checkpoints", str(ckpt_path))
         resumed_step = int(checkpoint_data.get("global_step", 0))
     if cfg.get("num_threads"):
         torch.set_num_threads(int(cfg.num_threads))
@@ -344,12 +350,6 @@ def _pruning(cfg: DictConfig) -> list[Any]:
         pruner=make_pruner(link.pruner, link.warmup_epochs),
     )
     return [PyTorchLightningPruningCallback(optuna.trial.Trial(study, link.trial_id), cfg.monitor)]
-
-
-def _trusted_modules(cfg: DictConfig) -> list[str]:
-    """Modules a checkpoint may name besides textbench's own classes: those the user
-    trusts by name, and the exact targets this run's own config already runs."""
-    return [*cfg.get("trust", []), *targets(OmegaConf.to_container(cfg, resolve=False))]
 
 
 def _csv_history(output_dir: Path, before_step: int) -> list[dict[str, str]]:
