@@ -16,6 +16,7 @@ from a tree with uncommitted changes unless given --allow-dirty.
 import argparse
 import csv
 import json
+import re
 import shlex
 import statistics
 from datetime import datetime, timezone
@@ -50,6 +51,21 @@ TARGETS = {
     "mr_cnn_word2vec_refit": 0.795,
 }
 DATA = {"imdb": "IMDB (25k train, of which 10% validation; 25k test)", "mr": "MR (10-fold CV)"}
+
+
+# an experiment's name becomes a file name in results/ and tuning/: no folders, no "..".
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def experiment_of(task: list[str], sweep: Path) -> str:
+    """The sweep's `experiment=` name, refused unless it is a plain file name."""
+    name = next((o.split("=", 1)[1] for o in task if o.startswith("experiment=")), None)
+    if name is None or not NAME.fullmatch(name) or ".." in name:
+        raise SystemExit(
+            f"{sweep}: its experiment={name!r} is not a plain name (letters, digits, _ . -); "
+            "record only sweeps of experiments in experiments/."
+        )
+    return name
 
 
 def overrides_of(sweep: Path) -> list[str]:
@@ -122,7 +138,7 @@ def tuning(sweep: Path, name: str, allow_dirty: bool = False) -> Path:
 
     jobs = completed_jobs([sweep], allow_dirty)
     task = overrides_of(sweep)
-    experiment = next(o.split("=", 1)[1] for o in task if o.startswith("experiment="))
+    experiment = experiment_of(task, sweep)
     report = write_report([sweep], sweep, metric="val/acc")
     with report.files["groups_csv"].open() as f:
         rows = list(csv.DictReader(f))
@@ -276,7 +292,7 @@ def main() -> None:
         by_experiment: dict[str, dict[Path, list[str]]] = {}
         for sweep in args.sweeps:
             task = overrides_of(sweep)
-            experiment = next(o.split("=", 1)[1] for o in task if o.startswith("experiment="))
+            experiment = experiment_of(task, sweep)
             by_experiment.setdefault(experiment, {})[sweep] = task
         for experiment, sweeps in by_experiment.items():
             print(f"recorded {add(experiment, sweeps, args.allow_dirty)}")

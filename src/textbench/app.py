@@ -32,6 +32,7 @@ from textbench.config import config_dir, register_resolvers
 from textbench.errors import ConfigError
 from textbench.files import write_json
 from textbench.schema import validate
+from textbench.terminal import printable
 
 log = logging.getLogger("textbench")
 
@@ -67,7 +68,7 @@ def hydra_app(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Calla
                 if hydra_cfg.mode != RunMode.MULTIRUN:
                     fail(one_sentence(error))
                 # the sweep goes on with its other jobs; this one's refusal is recorded
-                log.error("%s", one_sentence(error))
+                log.error("%s", printable(one_sentence(error)))
                 _record_refusal(Path(hydra_cfg.runtime.output_dir), error)
                 raise
 
@@ -110,7 +111,7 @@ def _record_refusal(output_dir: Path, error: BaseException) -> None:
 
 
 def fail(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {printable(message)}", file=sys.stderr)
     sys.exit(2)
 
 

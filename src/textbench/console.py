@@ -15,6 +15,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from textbench.config import as_typed
+from textbench.terminal import printable
 
 _GROUPS = ("data", "tokenizer", "model", "optimizer", "scheduler", "trainer")
 # Lightning's messages that tell a user of textbench nothing they can act on
@@ -82,7 +83,7 @@ def print_config(cfg: DictConfig, output_dir: Path) -> None:
     choices = hydra.runtime.choices if hydra else {}
     chosen = [f"{g}={choices[g]}" for g in _GROUPS if choices.get(g)]
     console.print(f"textbench-train: {' '.join(chosen) or 'defaults'}, seed {cfg.seed}")
-    overrides = [as_typed(o) for o in hydra.overrides.task] if hydra else []
+    overrides = [printable(as_typed(o)) for o in hydra.overrides.task] if hydra else []
     if overrides:
         console.print(f"overrides: {' '.join(overrides)}")
     console.print(f"config:    {output_dir / 'resolved_config.yaml'} (verbose=true prints it)")
@@ -127,12 +128,12 @@ def print_summary(results: dict[str, Any]) -> None:
             f"validation ({refit['train_examples']:,} texts) in {refit['wall_time_s']:.1f} s; "
             "test is this model's"
         )
-    console.print(f"outputs:     {results['output_dir']}")
+    console.print(f"outputs:     {printable(results['output_dir'])}")
     checkpoint = refit["checkpoint"] if refit else results.get("best_checkpoint")
     if checkpoint:
-        console.print(f"checkpoint:  {checkpoint}")
+        console.print(f"checkpoint:  {printable(checkpoint)}")
     if results.get("curves"):
-        console.print(f"curves:      {results['curves']}")
+        console.print(f"curves:      {printable(results['curves'])}")
 
 
 def _metric(value: float | None) -> str:
@@ -151,8 +152,10 @@ def print_evaluation(results: dict[str, Any], out_dir: Any) -> None:
         table.add_column(column, justify="left" if column == "class" else "right")
     for name, row in results["per_class"].items():
         table.add_row(
-            name, *(_metric(row[m]) for m in ("precision", "recall", "f1")), str(row["support"])
+            printable(name),
+            *(_metric(row[m]) for m in ("precision", "recall", "f1")),
+            str(row["support"]),
         )
     console = _console()
     console.print(table)
-    console.print(f"outputs: {out_dir}")
+    console.print(f"outputs: {printable(out_dir)}")

@@ -6,6 +6,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from textbench.terminal import printable
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
@@ -47,18 +49,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         files = write_report(paths, args.out or paths[0], args.metric, not args.minimize).files
     except FileNotFoundError as error:
-        parser.exit(2, f"error: {error}\n")
-    print((files["md"]).read_text())
-    print("Wrote " + ", ".join(str(p) for p in files.values()), file=sys.stderr)
+        parser.exit(2, f"error: {printable(error)}\n")
+    print(printable((files["md"]).read_text()))
+    print("Wrote " + printable(", ".join(str(p) for p in files.values())), file=sys.stderr)
 
 
 def _compare(parser: argparse.ArgumentParser, run_a: Path, run_b: Path) -> None:
     from textbench.reporting.predictions import compare_runs, describe
 
     try:
-        print(describe(compare_runs(run_a, run_b)))
+        print(printable(describe(compare_runs(run_a, run_b))))
     except ValueError as error:
-        parser.exit(2, f"error: {error}\n")
+        parser.exit(2, f"error: {printable(error)}\n")
 
 
 if __name__ == "__main__":

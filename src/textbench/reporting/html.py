@@ -10,9 +10,10 @@ import html
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from textbench.reporting.predictions import confusion
-from textbench.reporting.runs import Job, relative
+from textbench.reporting.runs import Job, own_file, relative
 
 if TYPE_CHECKING:
     from textbench.reporting.sweep import Cell, Report, Table
@@ -81,8 +82,14 @@ def _cell(cell: "Cell", numeric: bool) -> str:
     if cell.code and text:
         text = f"<code>{text}</code>"
     if cell.link:
-        text = f'<a href="{html.escape(cell.link)}/">{text}</a>'
+        text = f'<a href="{href(cell.link)}/">{text}</a>'
     return f"<td{attrs}>{text}</td>"
+
+
+def href(path: str) -> str:
+    """A link to a file of the report's folder: its path percent-quoted, so that no folder
+    name (`javascript:...`, `"><script>`) becomes a scheme or markup."""
+    return html.escape(quote(path, safe="/"))
 
 
 def _table(table: "Table", table_id: str, extra: tuple[tuple[str, list[str]], ...] = ()) -> str:
@@ -110,9 +117,9 @@ def _job_files(job: Job, root: Path) -> str:
     links = [
         (f"{relative(job.path, root)}/{name}", label)
         for label, name in files.items()
-        if name and (job.path / name).is_file()
+        if name and own_file(job.path, name)
     ]
-    parts = [" · ".join(f'<a href="{html.escape(href)}">{label}</a>' for href, label in links)]
+    parts = [" · ".join(f'<a href="{href(path)}">{label}</a>' for path, label in links)]
     matrix = confusion(job.path)
     if matrix:
         names, counts = matrix

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from textbench.files import write_csv
+from textbench.reporting.runs import own_file
 
 FILE = "test_predictions.csv"
 
@@ -95,8 +96,8 @@ def describe(result: dict[str, Any], alpha: float = 0.05) -> str:
 def confusion(run: Path) -> tuple[list[str], list[list[int]]] | None:
     """The run's test confusion matrix (rows: true label, columns: predicted), from its
     saved predictions; None where the run has none."""
-    path = run / FILE
-    if not path.is_file():
+    path = own_file(run, FILE)
+    if path is None:
         return None
     with path.open(newline="") as f:
         reader = csv.DictReader(f)
@@ -104,5 +105,6 @@ def confusion(run: Path) -> tuple[list[str], list[list[int]]] | None:
         index = {name: i for i, name in enumerate(names)}
         matrix = [[0] * len(names) for _ in names]
         for r in reader:
-            matrix[index[r["label"]]][index[r["predicted"]]] += 1
+            if r.get("label") in index and r.get("predicted") in index:
+                matrix[index[r["label"]]][index[r["predicted"]]] += 1
     return names, matrix

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,42 +57,80 @@ def relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+def own_file(job_dir: Path, name: str) -> Path | None:
+    """`job_dir/name` if it is a plain file of the job's own: not a symbolic link, nor
+    reached through one (a sweep someone handed over may link to your files)."""
+    path = job_dir / name
+    parts = [job_dir / Path(*Path(name).parts[: i + 1]) for i in range(len(Path(name).parts))]
+    if any(p.is_symlink() for p in parts) or not path.is_file():
+        return None
+    return path
+
+
+def read_record(job_dir: Path, name: str) -> dict[str, Any]:
+    """A JSON record of a job's own (`metrics.json`, `manifest.json`), or {}."""
+    return _read_json(own_file(job_dir, name))
+
+
+def _read_json(path: Path | None) -> dict[str, Any]:
+    if path is None:
         return {}
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _read_overrides(path: Path | None) -> list[str]:
+    """A job's overrides: a YAML list of strings, else none (the file was altered)."""
+    if path is None:
+        return []
+    try:
+        overrides = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return []
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        return []
+    return overrides
 
 
 def load_job(path: Path) -> Job:
-    overrides_file = path / ".hydra" / "overrides.yaml"
-    overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
+    overrides = _read_overrides(own_file(path, ".hydra/overrides.yaml"))
     # the Optuna trial a job reported to is bookkeeping, not a setting
-    overrides = [as_typed(o) for o in overrides or [] if not o.startswith("optuna_trial=")]
-    metrics = _read_json(path / "metrics.json")
-    manifest = _read_json(path / "manifest.json")
+    overrides = [as_typed(o) for o in overrides if not o.startswith("optuna_trial=")]
+    metrics = read_record(path, "metrics.json")
+    manifest = read_record(path, "manifest.json")
     if metrics.get("status") == "completed":
         status = "completed"
     elif manifest:
-        status = manifest.get("status", "running")
+        status = str(manifest.get("status", "running"))
     else:  # Hydra made the directory, but the job failed before its record began
         status = "failed"
-    return Job(path, list(overrides or []), status, metrics, manifest)
+    return Job(path, overrides, status, metrics, manifest)
 
 
 def find_jobs(paths: list[Path]) -> list[Job]:
-    """Every job directory at or below `paths`: one holding `.hydra/` or `manifest.json`."""
+    """Every job directory at or below `paths`: one holding `.hydra/` or `manifest.json`.
+    Symbolic links are not followed: a report reads only what lies inside its roots."""
     found: dict[Path, None] = {}
     for root in paths:
-        candidates = [root, *sorted(root.rglob("*"))] if root.is_dir() else []
-        for path in candidates:
-            if path.is_dir() and ((path / ".hydra").is_dir() or (path / "manifest.json").exists()):
-                found[path.resolve()] = None
+        if not root.is_dir():
+            continue
+        for folder, subfolders, _ in os.walk(root):
+            here = Path(folder)
+            subfolders[:] = sorted(d for d in subfolders if not (here / d).is_symlink())
+            if ((here / ".hydra").is_dir() and not (here / ".hydra").is_symlink()) or own_file(
+                here, "manifest.json"
+            ):
+                found[here.resolve()] = None
     return sorted((load_job(p) for p in found), key=lambda j: _job_order(j.path))
 
 
 def _job_order(path: Path) -> tuple:
-    return (str(path.parent), int(path.name) if path.name.isdigit() else path.name)
+    """Sweep order: numbered jobs by number, then other folders by name."""
+    name = path.name
+    return (str(path.parent), (0, int(name), "") if name.isdigit() else (1, 0, name))
 
 
 @dataclass

@@ -14,6 +14,7 @@ from textbench.reporting.runs import (
     common_overrides,
     find_jobs,
     group_jobs,
+    own_file,
     relative,
 )
 from textbench.reporting.statistics import Comparison, Interval, compare, holm, interval, verdict
@@ -334,8 +335,8 @@ def _plots(
     # the highest run at each epoch; the legend beside the axes, integer epochs
     curves: dict[str, dict[int, list[float]]] = {}
     for job in jobs:
-        csv_file = job.path / "csv" / "metrics.csv"
-        points = read_epoch_metrics(csv_file).get(metric) if csv_file.is_file() else None
+        csv_file = own_file(job.path, "csv/metrics.csv")
+        points = read_epoch_metrics(csv_file).get(metric) if csv_file else None
         for epoch, value in points or []:
             curves.setdefault(job.group(common), {}).setdefault(epoch, []).append(value)
     if curves:
