@@ -1,5 +1,6 @@
 """Using a trained model: evaluate, predict, export; safe loading; failure handling."""
 
+import copy
 import csv
 import json
 import os
@@ -121,6 +122,33 @@ def test_predict_reads_standard_input_without_loading_lightning(
     loaded = load_checkpoint(runs["cnn"])
     assert type(loaded.model).__name__ == "TextNetwork"
     assert set(loaded.model.state_dict()) == set(trained["state_dict"])
+
+
+def test_a_pretrained_encoder_loads_from_the_architecture_its_checkpoint_carries(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Loading reads no model folder and downloads nothing: the encoder is rebuilt from
+    the model config in the checkpoint (a name_or_path pointing elsewhere is never read);
+    a checkpoint written before it carried one reads config.json from the local folder."""
+    checkpoint = torch.load(runs["pretrained"] / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["textbench"]["encoder_architecture"]["model_type"] == "bert"
+    expected = predict_texts(load_checkpoint(runs["pretrained"]), ["a good film"])
+    moved = copy.deepcopy(checkpoint)
+    moved["textbench"]["config"]["model"]["encoder"]["name_or_path"] = "/nowhere/at/all"
+    torch.save(moved, tmp_path / "moved.ckpt")
+    assert predict_texts(load_checkpoint(tmp_path / "moved.ckpt"), ["a good film"]) == (
+        pytest.approx(expected, abs=1e-6)
+    )
+    older = copy.deepcopy(checkpoint)
+    del older["textbench"]["encoder_architecture"]
+    torch.save(older, tmp_path / "older.ckpt")
+    assert predict_texts(load_checkpoint(tmp_path / "older.ckpt"), ["a good film"]) == (
+        pytest.approx(expected, abs=1e-6)
+    )
+    del moved["textbench"]["encoder_architecture"]
+    torch.save(moved, tmp_path / "older_moved.ckpt")
+    with pytest.raises(ConfigError, match="offline"):
+        load_checkpoint(tmp_path / "older_moved.ckpt")
 
 
 def test_nbsvm_checkpoint_carries_ratios_counted_on_the_training_split_only(
