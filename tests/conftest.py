@@ -33,6 +33,17 @@ TINY = [
     "callbacks.model_summary=null",
 ]
 
+# Each model at a size that trains in seconds (the pretrained encoder is what it is: its
+# texts are cut short instead).
+SMALL = {
+    "lstm": ["model.encoder.hidden_size=16", "model.encoder.embedding_dim=16"],
+    "cnn": ["model.encoder.num_filters=8", "model.encoder.embedding_dim=16"],
+    "transformer": ["model.encoder.d_model=16", "model.encoder.dim_feedforward=32"],
+    "boe": ["model.encoder.embedding_dim=16", "model.encoder.buckets=1000"],
+    "nbsvm": ["model.encoder.buckets=1000"],
+    "pretrained": ["tokenizer=pretrained", "data.max_length=32", "data.n_train=200"],
+}
+
 # A small LSTM, 3 epochs of 12 steps (720 training texts in batches of 64): the run the
 # interruption tests stop mid-epoch and compare with one that never stopped.
 RESUMABLE_RUN = [

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import ROOT, TINY, make_cfg, run_cli
+from tests.conftest import ROOT, SMALL, TINY, make_cfg, run_cli
 from textbench.errors import ConfigError
 from textbench.evaluate import main as eval_main
 from textbench.export import main as export_main
@@ -22,15 +22,6 @@ from textbench.inference.probabilities import predict_texts
 from textbench.predict import main as predict_main
 from textbench.training.callbacks import NonFiniteLossError
 from textbench.training.run import train
-
-SMALL = {
-    "lstm": ["model.encoder.hidden_size=16", "model.encoder.embedding_dim=16"],
-    "cnn": ["model.encoder.num_filters=8", "model.encoder.embedding_dim=16"],
-    "transformer": ["model.encoder.d_model=16", "model.encoder.dim_feedforward=32"],
-    "boe": ["model.encoder.embedding_dim=16", "model.encoder.buckets=1000"],
-    "nbsvm": ["model.encoder.buckets=1000"],
-    "pretrained": ["tokenizer=pretrained", "data.max_length=32", "data.n_train=200"],
-}
 
 
 @pytest.fixture(scope="module")

@@ -121,6 +121,12 @@ def print_summary(results: dict[str, Any]) -> None:
             f"training {sum(epoch) / len(epoch):.1f} s an epoch, "
             f"{results['train_tokens_per_s']:,.0f} tokens/s"
         )
+    predicted = results.get("test_predictions") or {}
+    if predicted.get("rows") is not None and predicted["rows"] < predicted.get("of", 0):
+        console.print(
+            f"test:        {predicted['rows']:,} of the {predicted['of']:,} test examples "
+            "(a limited pass: trainer.limit_test_batches or debug=); not a test score"
+        )
     refit = results.get("refit")
     if refit:
         console.print(

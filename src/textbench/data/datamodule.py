@@ -313,12 +313,19 @@ class TextDataModule(L.LightningDataModule):
             rank=ranks[1],
         )
 
-    def eval_order(self, split: str) -> np.ndarray:
+    def eval_order(self, split: str, served: list[int] | None = None) -> np.ndarray:
         """The split's examples in the order the evaluation loaders serve them: rank 0's
-        share, then rank 1's, ... (one process: the whole order)."""
+        share, then rank 1's, ... (one process: the whole order). `served`: how many
+        each rank evaluated, where a limited pass (`trainer.limit_test_batches`,
+        `debug=fdr`) stopped early: the first ones of its share."""
         world = self._ranks()[0]
-        shares = [self._sampler(split, (world, rank)) for rank in range(world)]
-        return np.concatenate([np.fromiter(share, dtype=np.int64) for share in shares])
+        shares = [
+            np.fromiter(self._sampler(split, (world, rank)), dtype=np.int64)
+            for rank in range(world)
+        ]
+        if served is not None:
+            shares = [share[:n] for share, n in zip(shares, served, strict=True)]
+        return np.concatenate(shares)
 
     def _loader(self, split: str, ranks: tuple[int, int] | None = None) -> DataLoader:
         train = split == "train"

@@ -50,8 +50,10 @@ class TextClassifier(L.LightningModule):
         freeze: bool = False,
     ) -> None:
         super().__init__()
-        # Plain types only, so that checkpoints load with weights_only=True (no pickle).
+        # Plain types only, so that checkpoints load with weights_only=True (no pickle):
+        # Hydra's instantiate hands list arguments over as OmegaConf ListConfigs.
         label_names = [str(name) for name in label_names]
+        class_weights = None if class_weights is None else [float(w) for w in class_weights]
         self.save_hyperparameters(ignore=["encoder", "optimizer", "scheduler"])
         num_classes = len(label_names)
         self.encoder = build_encoder(encoder, vocab_size, pad_id, num_classes)

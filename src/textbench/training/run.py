@@ -233,17 +233,23 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             test = {
                 k: v.item() for k, v in tester.callback_metrics.items() if k.startswith("test/")
             }
-            if tester.is_global_zero and tested.test_probabilities:
-                write_predictions(  # the shares of every rank, gathered in rank order
+            shares = tested.test_probabilities  # every rank's, gathered in rank order
+            predicted = {"file": None, "rows": sum(map(len, shares))}
+            predicted["of"] = len(datamodule.splits["test"])
+            if tester.is_global_zero and predicted["rows"]:
+                write_predictions(
                     output_dir / PREDICTIONS,
-                    datamodule.eval_order("test"),
-                    torch.cat(tested.test_probabilities).numpy(),
+                    datamodule.eval_order("test", [len(share) for share in shares]),
+                    torch.cat(shares).numpy(),
                     datamodule.splits["test"].labels,
                     datamodule.label_names,
                 )
+                predicted["file"] = PREDICTIONS
+            record.add(test_predictions=predicted)
 
         results = {
             "status": "completed",
+            "test_predictions": record.manifest.get("test_predictions"),
             "optimized_metric": cfg.get("optimized_metric"),
             "optimized_value": _lookup(cfg.get("optimized_metric"), best_val, test),
             "best_val": best_val,
