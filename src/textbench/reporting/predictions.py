@@ -7,14 +7,13 @@ looks only at the examples where exactly one of them is right.
 """
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from textbench.files import write_csv
-from textbench.reporting.runs import own_file
+from textbench.reporting.runs import own_file, read_record
 
 FILE = "test_predictions.csv"
 
@@ -38,29 +37,42 @@ def write_predictions(
 
 
 def _read(run: Path) -> tuple[str, dict[int, tuple[str, str]]]:
-    metrics_file, predictions = run / "metrics.json", run / FILE
-    if not metrics_file.is_file() or not predictions.is_file():
+    metrics_file, predictions = own_file(run, "metrics.json"), own_file(run, FILE)
+    if metrics_file is None or predictions is None:
         raise ValueError(
             f"{run} has no completed test with predictions ({FILE} and metrics.json); compare "
             "two run directories whose test ran (runs made before this version lack the file)."
         )
-    fingerprint = json.loads(metrics_file.read_text()).get("data", {}).get("fingerprint", "")
+    fingerprint = (read_record(run, "metrics.json").get("data") or {}).get("fingerprint") or ""
     with predictions.open(newline="") as f:
         rows = {int(r["row"]): (r["label"], r["predicted"]) for r in csv.DictReader(f)}
     return fingerprint, rows
 
 
 def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
-    """McNemar's exact test of two runs' test predictions, example by example."""
+    """McNemar's exact test of two runs' test predictions, example by example; refused
+    unless both were tested on the same examples: equal recorded data fingerprints, the
+    same rows, and the same label on each row."""
     from scipy.stats import binomtest
 
     (print_a, a), (print_b, b) = _read(run_a), _read(run_b)
+    if not print_a and not print_b:
+        raise ValueError(
+            f"Neither {run_a} nor {run_b} records its data fingerprint, so nothing shows "
+            "they were tested on the same examples; McNemar's test needs that."
+        )
     if print_a != print_b or a.keys() != b.keys():
         raise ValueError(
             f"{run_a} and {run_b} were tested on different data (fingerprints {print_a} and "
             f"{print_b}); McNemar's test needs the same test examples."
         )
     rows = sorted(a)
+    differ = [r for r in rows if a[r][0] != b[r][0]]
+    if differ:
+        raise ValueError(
+            f"{run_a} and {run_b} give different labels to {len(differ)} test rows (the "
+            f"first: row {differ[0]}), so they were not tested on the same examples."
+        )
     right_a = np.array([a[r][0] == a[r][1] for r in rows])
     right_b = np.array([b[r][0] == b[r][1] for r in rows])
     only_a, only_b = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())

@@ -12,8 +12,9 @@ import yaml
 
 from textbench.config import as_typed
 
-# jobs that differ only by these belong to one group (repeats of one configuration)
-IGNORED_IN_GROUPS = ("seed", "cv.fold", "resume", "hydra.")
+# jobs that differ only by these keys belong to one group (repeats of one configuration);
+# exact keys: `cv.folds`, unlike `cv.fold`, is a setting that separates groups
+REPEAT_KEYS = frozenset({"seed", "cv.fold", "resume"})
 
 
 @dataclass
@@ -35,11 +36,7 @@ class Job:
     def group(self, common: frozenset[str] = frozenset()) -> str:
         """All overrides except the seed and cross-validation fold (and those every job
         shares): the jobs that differ only by seed or fold belong together."""
-        kept = [
-            o
-            for o in self.overrides
-            if o not in common and not o.lstrip("+~").startswith(IGNORED_IN_GROUPS)
-        ]
+        kept = [o for o in self.overrides if o not in common and not _repeat_key(o)]
         return " ".join(kept) or "(defaults)"
 
     def repeat(self) -> tuple:
@@ -47,6 +44,11 @@ class Job:
         fold, so that two configurations' runs pair up."""
         fold = next((o.split("=", 1)[1] for o in self.overrides if o.startswith("cv.fold=")), None)
         return (self.manifest.get("seed"), fold)
+
+
+def _repeat_key(override: str) -> bool:
+    key = override.split("=", 1)[0].lstrip("+~")
+    return key in REPEAT_KEYS or key.startswith("hydra.")
 
 
 def relative(path: Path, root: Path) -> str:

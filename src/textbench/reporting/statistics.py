@@ -3,10 +3,12 @@
 A group is the runs of one configuration that differ only by seed (or cross-validation
 fold). Each group gets a 95% t-interval of its mean (none for a single run). The best
 group is compared with every other one: paired by seed and fold when both ran the same
-ones (a paired t-test: a seed fixes the initialisation, dropout and batch order, and a
-fold the test examples, so paired runs share their luck), else
-Welch's t-test; the p-values are Holm-corrected for the number of comparisons, and the
-effect size is Cohen's d (d_z, on the differences, when paired).
+ones on the same data (a paired t-test: a seed fixes the initialisation, dropout and
+batch order, and a fold the test examples, so paired runs share their luck), else
+Welch's t-test, saying why; the p-values are Holm-corrected for the number of
+comparisons, each comparison says the smallest difference it could detect (80% power),
+and the effect size is labelled: d_z (on the differences, paired) or d (pooled, Welch).
+Runs without spread are not tested: a constant difference over two seeds is no evidence.
 """
 
 import math
@@ -14,7 +16,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from scipy import stats
+from scipy import optimize, stats
 
 LEVEL = 0.95
 ALPHA = 0.05
@@ -52,43 +54,116 @@ def interval(values: list[float], bounds: tuple[float, float] | None = None) -> 
 @dataclass
 class Comparison:
     name: str  # the other group
-    difference: float  # other mean - best mean
+    difference: float  # other mean - best mean (0 when equal up to float rounding)
     test: str  # "paired t", "Welch t", or why there is none
     n: int  # pairs, or the smaller group's size
     p: float | None = None
     p_holm: float | None = None
-    effect: float | None = None  # Cohen's d (d_z when paired), best - other
+    effect: float | None = None  # best - other, in standard deviations (see `effect_kind`)
+    effect_kind: str = ""  # "d_z" (paired: of the differences) or "d" (pooled)
+    detectable: float | None = None  # the smallest |difference| with 80% power
+    why: str = ""  # why this test (and not the paired one)
 
 
-def compare(name: str, best: dict[Any, float], other: dict[Any, float]) -> Comparison:
-    """Test the best group against another; both map a run's repeat (seed, fold) to its
-    value."""
-    a, b = list(best.values()), list(other.values())
+@dataclass(frozen=True)
+class Run:
+    """One run's value, keyed by what it repeats (seed, fold), with the fingerprint of
+    the data it was tested on: two runs pair only when both match."""
+
+    key: Any
+    value: float
+    fingerprint: str | None = None
+
+
+def same(a: float, b: float) -> bool:
+    """Equal up to float rounding (a mean of 0.1 + 0.2 against one of 0.3)."""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def compare(name: str, best: list[Run], other: list[Run]) -> Comparison:
+    """Test the best group against another. Runs pair (paired t) only when both groups
+    ran the same repeats, each key once, and each pair tested on the same data (equal,
+    recorded fingerprints); otherwise Welch's t, and `why` says what kept them apart.
+    Without any spread there is nothing to test: "cannot test: no variance"."""
+    a, b = [r.value for r in best], [r.value for r in other]
     difference = statistics.fmean(b) - statistics.fmean(a)
-    if set(best) == set(other) and len(best) >= 2:
-        seeds = sorted(best)
-        diffs = [best[s] - other[s] for s in seeds]
+    if same(statistics.fmean(a), statistics.fmean(b)):
+        difference = 0.0
+    why = _unpaired_because(best, other)
+    if not why:
+        by_key = {r.key: r.value for r in other}
+        diffs = [r.value - by_key[r.key] for r in best]
+        n = len(diffs)
         spread = statistics.stdev(diffs)
-        if spread == 0:  # the same difference under every seed: t is infinite (or 0/0)
-            p = 1.0 if diffs[0] == 0 else 0.0
-            effect = 0.0 if diffs[0] == 0 else math.copysign(math.inf, diffs[0])
-        else:
-            p = float(stats.ttest_rel([best[s] for s in seeds], [other[s] for s in seeds]).pvalue)
-            effect = statistics.fmean(diffs) / spread
-        return Comparison(name, difference, "paired t", len(seeds), p, effect=effect)
+        if spread == 0 or all(same(d, diffs[0]) for d in diffs):
+            return Comparison(name, difference, "cannot test: no variance", n, why="paired")
+        p = float(stats.ttest_rel(a, [by_key[r.key] for r in best]).pvalue)
+        return Comparison(
+            name,
+            difference,
+            "paired t",
+            n,
+            p,
+            effect=statistics.fmean(diffs) / spread,
+            effect_kind="d_z",
+            detectable=detectable(spread / math.sqrt(n), n - 1),
+        )
     if len(a) < 2 or len(b) < 2:
-        return Comparison(name, difference, "too few runs (n=1)", min(len(a), len(b)))
-    pooled = math.sqrt(
-        ((len(a) - 1) * statistics.variance(a) + (len(b) - 1) * statistics.variance(b))
-        / (len(a) + len(b) - 2)
+        return Comparison(name, difference, "too few runs (n=1)", min(len(a), len(b)), why=why)
+    va, vb = statistics.variance(a), statistics.variance(b)
+    if va == 0 and vb == 0:
+        return Comparison(
+            name, difference, "cannot test: no variance", min(len(a), len(b)), why=why
+        )
+    pooled = math.sqrt(((len(a) - 1) * va + (len(b) - 1) * vb) / (len(a) + len(b) - 2))
+    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    se2 = va / len(a) + vb / len(b)
+    df = se2**2 / ((va / len(a)) ** 2 / (len(a) - 1) + (vb / len(b)) ** 2 / (len(b) - 1))
+    return Comparison(
+        name,
+        difference,
+        "Welch t",
+        min(len(a), len(b)),
+        p,
+        effect=-difference / pooled,
+        effect_kind="d",
+        detectable=detectable(math.sqrt(se2), df),
+        why=why,
     )
-    if pooled == 0:
-        p = 1.0 if difference == 0 else 0.0
-        effect = 0.0 if difference == 0 else math.copysign(math.inf, -difference)
-    else:
-        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-        effect = -difference / pooled
-    return Comparison(name, difference, "Welch t", min(len(a), len(b)), p, effect=effect)
+
+
+def _unpaired_because(best: list[Run], other: list[Run]) -> str:
+    """Why two groups' runs do not pair ("" when they do)."""
+    keys_a, keys_b = [r.key for r in best], [r.key for r in other]
+    if len(set(keys_a)) < len(keys_a) or len(set(keys_b)) < len(keys_b):
+        return "a seed or fold repeats within a group"
+    if set(keys_a) != set(keys_b):
+        return "the groups ran different seeds or folds"
+    if len(keys_a) < 2:
+        return "one pair"
+    prints = {r.key: r.fingerprint for r in other}
+    if any(r.fingerprint is None or r.fingerprint != prints[r.key] for r in best):
+        return "the paired runs' data fingerprints differ or are missing"
+    return ""
+
+
+def detectable(se: float, df: float, alpha: float = ALPHA, power: float = 0.8) -> float | None:
+    """The smallest true difference a two-sided t-test at `alpha` finds with `power`,
+    given the standard error of the difference and its degrees of freedom (noncentral t):
+    what "not significantly worse" could have seen."""
+    if not se > 0 or not df > 0:
+        return None
+    critical = stats.t.ppf(1 - alpha / 2, df)
+
+    def shortfall(delta: float) -> float:
+        shift = delta / se
+        hit = stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift)
+        return (1.0 if math.isnan(hit) else hit) - power  # NaN: far out in the tail
+
+    high = se
+    while shortfall(high) < 0:
+        high *= 2
+    return float(optimize.brentq(shortfall, 0.0, high))
 
 
 def holm(comparisons: list[Comparison]) -> None:
@@ -112,19 +187,31 @@ def verdict(
     metric: str,
     chosen_by: str | None = None,
 ) -> str:
-    """One sentence: the best group by `metric`, and whether each other one is worse. With
-    `chosen_by` (the test split), the group that metric chose leads, and another group may
-    come out better on `metric` (a score: higher is better)."""
-    lead = f"is best by {metric}" if chosen_by is None else f"(best by {chosen_by}) has {metric}"
-    parts = [f"`{best}` {lead}: {summary.text()}"]
+    """One sentence: the best group by `metric` (with those that tie it), and whether each
+    other one is worse, with the smallest difference its test could detect. With
+    `chosen_by` (the test split), the group that metric chose leads, and another group
+    may come out better on `metric` (a score: higher is better)."""
+    tied = [c.name for c in comparisons if c.difference == 0.0] if chosen_by is None else []
+    if tied:
+        names = " and ".join(f"`{n}`" for n in [best, *tied])
+        parts = [f"{names} tie for best by {metric}: {summary.text()}"]
+    else:
+        lead = (
+            f"is best by {metric}" if chosen_by is None else f"(best by {chosen_by}) has {metric}"
+        )
+        parts = [f"`{best}` {lead}: {summary.text()}"]
     for c in comparisons:
+        if c.name in tied:
+            continue
         direction = "better" if chosen_by is not None and c.difference > 0 else "worse"
         if c.p_holm is None:
-            parts.append(f"`{c.name}` ({c.difference:+.4f}): {c.test} to tell")
+            parts.append(f"`{c.name}` ({c.difference:+.4f}): {c.test}")
         elif c.p_holm < ALPHA:
             parts.append(f"`{c.name}` is {direction} ({c.difference:+.4f}, {_p(c.p_holm)})")
         else:
+            could = f"; it could detect ±{c.detectable:.4f}" if c.detectable else ""
             parts.append(
-                f"`{c.name}` is not significantly {direction} ({c.difference:+.4f}, {_p(c.p_holm)})"
+                f"`{c.name}` is not significantly {direction} ({c.difference:+.4f}, "
+                f"{_p(c.p_holm)}{could})"
             )
     return "; ".join(parts) + "."

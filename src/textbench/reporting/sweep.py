@@ -17,7 +17,15 @@ from textbench.reporting.runs import (
     own_file,
     relative,
 )
-from textbench.reporting.statistics import Comparison, Interval, compare, holm, interval, verdict
+from textbench.reporting.statistics import (
+    Comparison,
+    Interval,
+    Run,
+    compare,
+    holm,
+    interval,
+    verdict,
+)
 
 TEST_KEYS = ("test/acc", "test/f1")
 SCORES = ("/acc", "/f1")  # metrics between 0 and 1, so are their intervals
@@ -78,32 +86,29 @@ class Analysis:
         return verdict(best, self.intervals[best], comparisons, self.key, chosen_by)
 
 
-def _by_seed(group: Group, key: str) -> dict:
-    """A group's completed values of `key` by seed and fold (by position where these
-    repeat)."""
-    values = [
-        (j.repeat(), v)
+def _runs(group: Group, key: str) -> list[Run]:
+    """A group's completed values of `key`, each with its repeat (seed, fold) and the
+    fingerprint of the data it was tested on."""
+    return [
+        Run(j.repeat(), v, (j.metrics.get("data") or {}).get("fingerprint"))
         for j in group.jobs
         if j.status == "completed"
         for v in [j.value(key)]
         if v is not None
     ]
-    if len({seed for seed, _ in values}) < len(values):
-        return dict(enumerate(v for _, v in values))
-    return dict(values)
 
 
 def analyse(groups: list[Group], key: str) -> Analysis | None:
     """Intervals for every group with values of `key`; the first such group (the best by
     the ranking metric) tested against each other one, Holm-corrected."""
-    values = {g.name: v for g in groups if (v := _by_seed(g, key))}
+    values = {g.name: v for g in groups if (v := _runs(g, key))}
     if not values:
         return None
     best, *others = values
     comparisons = {name: compare(name, values[best], values[name]) for name in others}
     holm(list(comparisons.values()))
     bounds = (0.0, 1.0) if key.endswith(SCORES) else None
-    intervals = {name: interval(list(v.values()), bounds) for name, v in values.items()}
+    intervals = {name: interval([r.value for r in v], bounds) for name, v in values.items()}
     return Analysis(key, intervals, comparisons)
 
 
@@ -163,8 +168,11 @@ def _report(
         f"by {metric} (best validation epoch): mean ± sample std [95% t-interval of the "
         "mean, within 0 and 1 for accuracy and F1] over completed jobs. Each group is "
         "compared with the best: Δ of the means, the p-value Holm-corrected over the "
-        "comparisons (paired t-test when both ran the same seeds or folds, else Welch's), "
-        "and Cohen's d.",
+        "comparisons (a paired t-test when both ran the same seeds or folds on the same "
+        "data, by fingerprint; else Welch's, with the reason), the effect size (d_z on "
+        "paired differences, d on the pooled spread) and the smallest difference the test "
+        "could detect with 80% power at alpha = 0.05 (a smaller true difference would likely "
+        "read as not significant). Runs without spread are not tested.",
     ]
     failures = [
         (relative(j.path, root), j.manifest["error"])
@@ -200,7 +208,21 @@ def _write_csv(jobs: list[Job], keys: list[str], path: Path, root: Path) -> None
 
 
 def _write_groups_csv(groups: list[Group], analyses: dict[str, Analysis], path: Path) -> None:
-    fields = ["mean", "std", "n", "ci95_low", "ci95_high", "vs_best", "test", "p", "p_holm", "d"]
+    fields = [
+        "mean",
+        "std",
+        "n",
+        "ci95_low",
+        "ci95_high",
+        "vs_best",
+        "test",
+        "why",
+        "p",
+        "p_holm",
+        "effect",
+        "effect_kind",
+        "detectable",
+    ]
     header = ["group", *(f"{k}:{field}" for k in analyses for field in fields)]
     write_csv(path, header, (_group_row(group, analyses) for group in groups))
 
@@ -210,11 +232,13 @@ def _group_row(group: Group, analyses: dict[str, Analysis]) -> list:
     for analysis in analyses.values():
         i = analysis.intervals.get(group.name)
         c = analysis.comparisons.get(group.name)
+        std = _fmt(i.std, 6) if i and i.n > 1 else ""  # one run has no spread
         row += [
-            *((_fmt(i.mean, 6), _fmt(i.std, 6), i.n) if i else ("", "", 0)),
+            *((_fmt(i.mean, 6), std, i.n) if i else ("", "", 0)),
             *((_fmt(i.low, 6), _fmt(i.high, 6)) if i else ("", "")),
-            *((_fmt(c.difference, 6), c.test) if c else ("", "")),
+            *((_fmt(c.difference, 6), c.test, c.why) if c else ("", "", "")),
             *((_fmt(c.p, 6), _fmt(c.p_holm, 6), _fmt(c.effect, 4)) if c else ("",) * 3),
+            *((c.effect_kind, _fmt(c.detectable, 6)) if c else ("", "")),
         ]
     return row
 
@@ -228,19 +252,28 @@ def _interval_cell(i: Interval | None) -> Cell:
 
 
 def _comparison_cells(c: Comparison | None, best: bool) -> list[Cell]:
+    """Δ, the test with its p-value (and why it is not paired), the labelled effect size
+    and the smallest difference the test could detect."""
     if c is None:
-        return [Cell("best" if best else "", 0.0 if best else None), Cell(""), Cell("")]
+        return [Cell("best" if best else "", 0.0 if best else None), *[Cell("")] * 3]
+    difference = Cell("tie" if c.difference == 0 else f"{c.difference:+.4f}", c.difference)
+    test = c.test + (f": {c.why}" if c.why and c.why != "paired" else "")
     if c.p_holm is None:
-        return [Cell(f"{c.difference:+.4f}", c.difference), Cell(c.test), Cell("")]
+        return [difference, Cell(test), Cell(""), Cell("")]
     return [
-        Cell(f"{c.difference:+.4f}", c.difference),
-        Cell(f"{c.p_holm:.3g} ({c.test})", c.p_holm),
-        Cell(f"{c.effect:.2f}", c.effect),
+        difference,
+        Cell(f"{c.p_holm:.3g} ({test})", c.p_holm),
+        Cell(f"{c.effect_kind} {c.effect:.2f}", c.effect),
+        Cell(_fmt(c.detectable), c.detectable),
     ]
 
 
 def _mean_std(stats: tuple[float, float, int] | None) -> Cell:
-    return Cell("") if stats is None else Cell(f"{stats[0]:.4f} ± {stats[1]:.4f}", stats[0])
+    if stats is None:
+        return Cell("")
+    if stats[2] < 2:  # one run: no spread to show
+        return Cell(f"{stats[0]:.4f} (n=1)", stats[0])
+    return Cell(f"{stats[0]:.4f} ± {stats[1]:.4f}", stats[0])
 
 
 def _groups_table(
@@ -249,7 +282,7 @@ def _groups_table(
     """One row per group, best first: interval of the ranking metric, the test against the
     best, and the other metrics."""
     analysis = analyses.get(metric)
-    header = ["rank", "overrides", "n", metric, "Δ", "p (Holm)", "d", *keys[1:]]
+    header = ["rank", "overrides", "n", metric, "Δ", "p (Holm)", "effect", "detectable", *keys[1:]]
     rows = []
     for rank, group in enumerate(groups, 1):
         n = group.metrics.get(metric, (0, 0, 0))[2]
