@@ -15,7 +15,6 @@ predicting the test split).
 """
 
 import argparse
-import json
 import os
 import re
 import shlex
@@ -26,6 +25,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,8 +67,16 @@ def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.asarray(predicted) == labels))
 
 
-def tfidf_lr(data: dict[str, Split], seed: int) -> dict:
-    """TF-IDF uni+bigrams and logistic regression, C chosen on validation."""
+def with_validation(data: dict[str, Split]) -> dict[str, Split]:
+    """`refit`: the training split with the validation split added, as `refit=true` trains
+    textbench's models again once validation has chosen."""
+    (texts, labels), (more, more_labels) = data["train"], data["validation"]
+    return {**data, "train": (texts + more, np.concatenate([labels, more_labels]))}
+
+
+def tfidf_lr(data: dict[str, Split], seed: int, refit: bool = False) -> dict:
+    """TF-IDF uni+bigrams and logistic regression, C chosen on validation; with `refit`,
+    fitted again (vectoriser too) on train + validation with that C, then tested."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -86,6 +94,14 @@ def tfidf_lr(data: dict[str, Split], seed: int) -> dict:
         tried[c] = (accuracy(model.predict(validation), data["validation"][1]), model, fit_s)
     best = max(tried, key=lambda c: tried[c][0])
     val_acc, model, fit_s = tried[best]
+    if refit:
+        started = time.perf_counter()
+        whole = with_validation(data)
+        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+        model = LogisticRegression(C=best, max_iter=1000, random_state=seed)
+        model.fit(vectorizer.fit_transform(whole["train"][0]), whole["train"][1])
+        test = vectorizer.transform(data["test"][0])
+        fit_s += time.perf_counter() - started
     predict_started = time.perf_counter()
     test_acc = accuracy(model.predict(test), data["test"][1])
     run_s = vectorised + fit_s + time.perf_counter() - predict_started
@@ -103,9 +119,21 @@ def _fasttext_lines(texts: list[str], labels: np.ndarray | None = None) -> list[
     return lines
 
 
-def fasttext_bigrams(data: dict[str, Split], seed: int) -> dict:
-    """fastText supervised, word bigrams, 10 epochs, learning rate chosen on validation."""
+def fasttext_bigrams(data: dict[str, Split], seed: int, refit: bool = False) -> dict:
+    """fastText supervised, word bigrams, 10 epochs, learning rate chosen on validation;
+    with `refit`, trained again on train + validation at that rate, then tested."""
     import fasttext
+
+    def train(split: Split, lr: float, work: str) -> Any:
+        path = Path(work) / "train.txt"
+        # shuffled: fastText reads its file in order, and a split grouped by class
+        # (MR's class files, IMDB's sorted parquet) leaves it at chance
+        lines = _fasttext_lines(*split)
+        order = np.random.default_rng(seed).permutation(len(lines))
+        path.write_text("\n".join(lines[i] for i in order) + "\n")
+        return fasttext.train_supervised(
+            str(path), wordNgrams=2, epoch=10, lr=lr, seed=seed, thread=THREADS, verbose=0
+        )
 
     def predict(model, texts: list[str]) -> np.ndarray:
         labels, _ = model.predict(_fasttext_lines(texts))
@@ -115,15 +143,7 @@ def fasttext_bigrams(data: dict[str, Split], seed: int) -> dict:
         tried = {}
         for lr in FASTTEXT_LR:
             started = time.perf_counter()
-            path = Path(work) / "train.txt"
-            # shuffled: fastText reads its file in order, and a split grouped by class
-            # (MR's class files, IMDB's sorted parquet) leaves it at chance
-            lines = _fasttext_lines(*data["train"])
-            order = np.random.default_rng(seed).permutation(len(lines))
-            path.write_text("\n".join(lines[i] for i in order) + "\n")
-            model = fasttext.train_supervised(
-                str(path), wordNgrams=2, epoch=10, lr=lr, seed=seed, thread=THREADS, verbose=0
-            )
+            model = train(data["train"], lr, work)
             fit_s = time.perf_counter() - started
             tried[lr] = (
                 accuracy(predict(model, data["validation"][0]), data["validation"][1]),
@@ -132,6 +152,10 @@ def fasttext_bigrams(data: dict[str, Split], seed: int) -> dict:
             )
         best = max(tried, key=lambda lr: tried[lr][0])
         val_acc, model, fit_s = tried[best]
+        if refit:
+            started = time.perf_counter()
+            model = train(with_validation(data)["train"], best, work)
+            fit_s = time.perf_counter() - started
         started = time.perf_counter()
         test_acc = accuracy(predict(model, data["test"][0]), data["test"][1])
     run_s = fit_s + time.perf_counter() - started
@@ -139,22 +163,23 @@ def fasttext_bigrams(data: dict[str, Split], seed: int) -> dict:
 
 
 # name: (what it is, how to run it, whether its seed changes anything)
-PEERS: dict[str, tuple[str, Callable[[dict[str, Split], int], dict], bool]] = {
+PEERS: dict[str, tuple[str, Callable[..., dict], bool]] = {
     "tfidf_lr": ("scikit-learn TF-IDF uni+bigrams + logistic regression", tfidf_lr, False),
     "fasttext": ("fastText, bigrams, 10 epochs", fasttext_bigrams, True),
 }
 
 
-def record(data: str, name: str, runs: list[dict], command: str, code: dict) -> Path:
-    """Store the peer's runs in the shape experiments/results.py reads for its table."""
-    from results import STORE
+def record(data: str, name: str, runs: list[dict], command: str, code: dict, refit: bool) -> Path:
+    """Store the peer's runs in the shape experiments/results.py reads for its table
+    (earlier records of the same row kept)."""
+    from results import store
 
     accs = [r["test_acc"] for r in runs]
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     folds = len(EXPERIMENTS[data][1])
     entry = {
-        "experiment": f"peer_{data}_{name}",
-        "peer": PEERS[name][0],
+        "experiment": f"peer_{data}_{name}" + "_refit" * refit,
+        "peer": PEERS[name][0] + ", refit on train + validation" * refit,
         "command": command,
         "seeds": len(runs),
         "protocol": [f"{folds}-fold CV" if folds > 1 else "seeds"],
@@ -172,10 +197,7 @@ def record(data: str, name: str, runs: list[dict], command: str, code: dict) -> 
         "machine": {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "gpus": []},
         "code": [code],
     }
-    STORE.mkdir(exist_ok=True)
-    path = STORE / f"{entry['experiment']}.json"
-    path.write_text(json.dumps(entry, indent=2) + "\n")
-    return path
+    return store(entry)
 
 
 def main() -> None:
@@ -185,11 +207,24 @@ def main() -> None:
         "--peers", default=",".join(PEERS), help="comma-separated: " + ", ".join(PEERS)
     )
     parser.add_argument("--seeds", type=int, default=3, help="repeats where the data has no folds")
-    parser.add_argument("--folds", type=int, help="only the first FOLDS folds (a quick look)")
+    parser.add_argument(
+        "--folds", type=int, help="only the first FOLDS folds: a quick look, not recorded"
+    )
+    parser.add_argument(
+        "--refit",
+        action="store_true",
+        help="train again on train + validation once validation has chosen (as refit=true)",
+    )
+    parser.add_argument("--allow-dirty", action="store_true", help="record uncommitted code")
     args = parser.parse_args()
     names = args.peers.split(",")
     with tempfile.TemporaryDirectory() as out:
         code = code_version(Path(out))  # before any record is written into the tree
+    if code.get("dirty", True) and not args.allow_dirty:
+        parser.error(
+            "the tree has uncommitted changes (or no git record), so a row could not name "
+            "its code: commit first, or pass --allow-dirty"
+        )
     unknown = sorted(set(names) - set(PEERS))
     if unknown:
         parser.error(f"unknown peer {unknown[0]!r}; choose from {', '.join(PEERS)}")
@@ -209,16 +244,19 @@ def main() -> None:
             if fold is None and seed > 1 and not PEERS[name][2]:
                 continue  # deterministic: the same run again would add nothing
             started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            result = {**PEERS[name][1](loaded[fold], seed), "started": started}
+            result = {**PEERS[name][1](loaded[fold], seed, args.refit), "started": started}
             runs[name].append(result)
             print(
                 f"{name} fold={fold} seed={seed}: {result['choice']} val {result['val_acc']:.4f} "
                 f"test {result['test_acc']:.4f} {result['run_s']:.1f} s",
                 flush=True,
             )
+    if args.folds is not None and args.folds < len(EXPERIMENTS[args.data][1]):
+        print("a quick look over some folds: not recorded (a row holds every fold)")
+        return
     command = shlex.join(["python", "bench/peers.py", *sys.argv[1:]])
     for name in names:
-        print(f"recorded {record(args.data, name, runs[name], command, code)}")
+        print(f"recorded {record(args.data, name, runs[name], command, code, args.refit)}")
 
 
 if __name__ == "__main__":
