@@ -159,30 +159,35 @@ def add(experiment: str, sweeps: dict[Path, list[str]], allow_dirty: bool = Fals
     run in different sessions; earlier records of it are kept."""
     jobs = completed_jobs(list(sweeps), allow_dirty)
     check_repeats(jobs, experiment)
-    accs = [j.metrics["test"]["test/acc"] for j in jobs]
-    vals = [j.metrics["best_val"]["val/acc"] for j in jobs]
-    epoch_times = [t for j in jobs for t in j.metrics.get("train_epoch_time_s", [])]
-    starts = sorted(j.manifest.get("start_time") or "" for j in jobs)
-    codes = [j.manifest.get("code") for j in jobs]
-    record = {
+    command = " ; ".join(shlex.join(["textbench-train", "-m", *t]) for t in sweeps.values())
+    return store(summary(experiment, command, jobs, jobs))
+
+
+def summary(experiment: str, command: str, row: list, ran: list) -> dict:
+    """A row's record: the figures of the jobs that make it (`row`), the dates, machine and
+    code of every job that ran for it (`ran`: a nested row's candidates too)."""
+    accs = [j.metrics["test"]["test/acc"] for j in row]
+    epoch_times = [t for j in row for t in j.metrics.get("train_epoch_time_s", [])]
+    starts = sorted(j.manifest.get("start_time") or "" for j in ran)
+    codes = [j.manifest.get("code") for j in ran]
+    return {
         "experiment": experiment,
-        "command": " ; ".join(shlex.join(["textbench-train", "-m", *t]) for t in sweeps.values()),
-        "seeds": len(jobs),
-        "protocol": sorted({protocol(j) for j in jobs}),
-        "val_acc_mean": statistics.fmean(vals),
+        "command": command,
+        "seeds": len(row),
+        "protocol": sorted({protocol(j) for j in row}),
+        "val_acc_mean": statistics.fmean(j.metrics["best_val"]["val/acc"] for j in row),
         "test_acc": accs,
         "test_acc_mean": statistics.fmean(accs),
         "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
-        "epochs": statistics.fmean(j.metrics["epochs"] for j in jobs),
+        "epochs": statistics.fmean(j.metrics["epochs"] for j in row),
         "train_epoch_time_s": statistics.median(epoch_times) if epoch_times else None,
-        "run_wall_time_s": statistics.fmean(j.metrics["wall_time_s"] for j in jobs),
-        "train_tokens_per_s": statistics.median(j.metrics["train_tokens_per_s"] for j in jobs),
+        "run_wall_time_s": statistics.fmean(j.metrics["wall_time_s"] for j in row),
+        "train_tokens_per_s": statistics.median(j.metrics["train_tokens_per_s"] for j in row),
         "measured": starts[0],
         "measured_last": starts[-1],
-        "machine": jobs[0].manifest.get("hardware"),
+        "machine": ran[0].manifest.get("hardware"),
         "code": [c for i, c in enumerate(codes) if c not in codes[:i]],
     }
-    return store(record)
 
 
 def tuning(sweep: Path, name: str, allow_dirty: bool = False) -> Path:
@@ -258,30 +263,12 @@ def nested(sweeps: list[Path], allow_dirty: bool = False) -> Path:
         )
         chosen.append(candidates[0])
     picked = [job for _, _, job in chosen]
-    accs = [j.metrics["test"]["test/acc"] for j in picked]
-    starts = sorted(j.manifest.get("start_time") or "" for j in jobs)
-    codes = [j.manifest.get("code") for j in jobs]
-    epoch_times = [t for j in picked for t in j.metrics.get("train_epoch_time_s", [])]
-    record = {
-        "experiment": f"{experiment}_nested",
-        "command": shlex.join(["textbench-train", "-m", *task]),
-        "seeds": 10,
-        "protocol": ["10-fold CV"],
+    command = shlex.join(["textbench-train", "-m", *task])
+    record = summary(f"{experiment}_nested", command, picked, jobs)
+    record |= {
         "selection": "nested",
         "candidates": len(groups),
         "choices": [name for _, name, _ in chosen],
-        "val_acc_mean": statistics.fmean(j.metrics["best_val"]["val/acc"] for j in picked),
-        "test_acc": accs,
-        "test_acc_mean": statistics.fmean(accs),
-        "test_acc_std": statistics.stdev(accs),
-        "epochs": statistics.fmean(j.metrics["epochs"] for j in picked),
-        "train_epoch_time_s": statistics.median(epoch_times) if epoch_times else None,
-        "run_wall_time_s": statistics.fmean(j.metrics["wall_time_s"] for j in picked),
-        "train_tokens_per_s": statistics.median(j.metrics["train_tokens_per_s"] for j in picked),
-        "measured": starts[0],
-        "measured_last": starts[-1],
-        "machine": jobs[0].manifest.get("hardware"),
-        "code": [c for i, c in enumerate(codes) if c not in codes[:i]],
     }
     return store(record)
 
