@@ -22,6 +22,7 @@ def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     spec.loader.exec_module(module)
     monkeypatch.setattr(module, "STORE", tmp_path / "store")
     monkeypatch.setattr(module, "HERE", tmp_path)
+    monkeypatch.setattr(module, "TUNING", tmp_path / "tuning")
     return module
 
 
