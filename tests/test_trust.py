@@ -522,3 +522,16 @@ def test_commands_refuse_a_crafted_checkpoint_in_one_sentence(
     assert result.returncode == 2, result.stderr[-2000:]
     assert "uuid._get_command_stdout" in result.stdout + result.stderr
     assert not marker.exists()
+
+
+def test_a_checkpoint_written_by_an_earlier_release_still_loads() -> None:
+    """tests/data/checkpoint_0.1.0_cnn.ckpt was written at ca6e1af, before textbench's
+    modules moved: it loads through the same trust check and predicts as it did then."""
+    import numpy as np
+
+    import textbench
+
+    expected = json.loads((ROOT / "tests" / "data" / "checkpoint_0.1.0_cnn.json").read_text())
+    classifier = textbench.load(ROOT / "tests" / "data" / "checkpoint_0.1.0_cnn.ckpt")
+    probabilities = classifier.predict_proba(expected["texts"])
+    assert np.allclose(probabilities, expected["probabilities"], atol=1e-6)
