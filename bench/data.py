@@ -189,7 +189,7 @@ def measure_amazon(size: int, folder: Path = GENERATED) -> str:
         command = [
             sys.executable,
             "-m",
-            "textbench.train",
+            "textbench.cli.train",
             "data=files",
             f"data.train_file={csv}",
             "model=boe",

@@ -44,7 +44,7 @@ MODELS = {
 
 
 def _train_command(*overrides: str) -> list[str]:
-    return [sys.executable, "-m", "textbench.train", *overrides]
+    return [sys.executable, "-m", "textbench.cli.train", *overrides]
 
 
 def _imdb_overrides(args: argparse.Namespace, batch_size: int | None = None) -> list[str]:

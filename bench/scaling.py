@@ -14,7 +14,7 @@ from postgres import PostgresServer, Unavailable
 
 def _search(work: Path, overrides: list[str], workers: int = 1) -> float:
     """Wall time of a whole search run by `workers` processes started together."""
-    command = [sys.executable, "-m", "textbench.train", "-m", *overrides]
+    command = [sys.executable, "-m", "textbench.cli.train", "-m", *overrides]
     start = time.perf_counter()
     processes = [
         subprocess.Popen(

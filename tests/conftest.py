@@ -67,7 +67,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess:
     """Run `textbench-train` (through this Python) and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", "textbench.train", *args],
+        [sys.executable, "-m", "textbench.cli.train", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -31,7 +31,7 @@ def test_train_then_load_and_predict_like_the_command_line(tmp_path: Path) -> No
     (tmp_path / "texts.txt").write_text("\n".join(TEXTS) + "\n")
     arguments = [f"ckpt={tmp_path / 'run'}", f"input={tmp_path / 'texts.txt'}", "output=out.jsonl"]
     cli = subprocess.run(
-        [sys.executable, "-m", "textbench.predict", *arguments],
+        [sys.executable, "-m", "textbench.cli.predict", *arguments],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -49,3 +49,13 @@ def test_load_refuses_what_the_command_line_refuses(tmp_path: Path) -> None:
 
     with pytest.raises((ConfigError, FileNotFoundError)):
         textbench.load(tmp_path / "no-such-run")
+
+
+def test_the_train_command_does_not_hide_the_api_function() -> None:
+    """The commands live in textbench.cli: importing the console script's module leaves
+    `textbench.train` the Python API's function (a module of that name replaced it)."""
+    import textbench
+    import textbench.api
+    import textbench.cli.train
+
+    assert textbench.train is textbench.api.train

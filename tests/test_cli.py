@@ -30,7 +30,7 @@ def test_help_lists_every_group_and_its_options(tmp_path: Path) -> None:
 
 def test_cli_module_does_not_import_heavy_libraries() -> None:
     heavy = "{'torch', 'lightning', 'datasets'}"
-    code = f"import sys, textbench.train; print(sorted({heavy} & set(sys.modules)))"
+    code = f"import sys, textbench.cli.train; print(sorted({heavy} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -164,9 +164,9 @@ def test_the_schema_covers_every_class_the_configs_build() -> None:
 
 
 COMMANDS = {
-    "eval": "textbench.evaluate",
-    "predict": "textbench.predict",
-    "export": "textbench.export",
+    "eval": "textbench.cli.evaluate",
+    "predict": "textbench.cli.predict",
+    "export": "textbench.cli.export",
 }
 
 
@@ -189,9 +189,9 @@ def test_inference_commands_refuse_bad_settings_before_loading_torch(tmp_path: P
     commands would, and reports each one's exit status and standard error."""
     code = """
 import contextlib, io, json, sys
-from textbench.evaluate import main as eval
-from textbench.export import main as export
-from textbench.predict import main as predict
+from textbench.cli.evaluate import main as eval
+from textbench.cli.export import main as export
+from textbench.cli.predict import main as predict
 results = []
 for command, args in json.loads(sys.argv[1]):
     err = io.StringIO()
@@ -226,7 +226,7 @@ def test_inference_commands_have_help_and_print_their_config(
     import importlib
 
     module = {"eval": "evaluate"}.get(command, command)
-    main = importlib.import_module(f"textbench.{module}").main
+    main = importlib.import_module(f"textbench.cli.{module}").main
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as shown:
         main(["--help"])

@@ -50,7 +50,7 @@ def test_six_job_sweep_gives_each_job_its_own_directory(tmp_path: Path) -> None:
     assert len(targets) == 6
     # two of the jobs, example by example
     compared = subprocess.run(
-        [sys.executable, "-m", "textbench.report", "--compare"]
+        [sys.executable, "-m", "textbench.cli.report", "--compare"]
         + [jobs[n]["output_dir"] for n in "01"],
         capture_output=True,
         text=True,
@@ -73,7 +73,7 @@ def test_two_runs_in_the_same_second_never_share_a_directory(tmp_path: Path) -> 
     command = [
         sys.executable,
         "-m",
-        "textbench.train",
+        "textbench.cli.train",
         "debug=fdr",
         "model=cnn",
         "data.n_train=200",
@@ -115,7 +115,7 @@ def test_ddp_cpu_counts_each_example_once_and_keeps_buckets(tmp_path: Path) -> N
     assert metrics["global_step"] == 16
     assert metrics["data"]["padding_fraction"]["train"] < 0.1  # buckets kept, as logged
     evaluated = subprocess.run(
-        [sys.executable, "-m", "textbench.evaluate", f"ckpt={run}", "out=eval"],
+        [sys.executable, "-m", "textbench.cli.evaluate", f"ckpt={run}", "out=eval"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -189,7 +189,7 @@ def test_installed_wheel_finds_its_configs(tmp_path: Path) -> None:
     assert (site / "textbench" / "conf" / "experiment" / "imdb_cnn.yaml").is_file()
     env = {**os.environ, "PYTHONPATH": str(site)}
     out = subprocess.run(
-        [sys.executable, "-m", "textbench.train", "--help"],
+        [sys.executable, "-m", "textbench.cli.train", "--help"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -36,9 +36,9 @@ class MeanEncoder(nn.Module):
 def test_a_model_from_the_users_own_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from textbench.evaluate import main as evaluate
-    from textbench.export import main as export
-    from textbench.predict import main as predict
+    from textbench.cli.evaluate import main as evaluate
+    from textbench.cli.export import main as export
+    from textbench.cli.predict import main as predict
 
     readme = (ROOT / "README.md").read_text()
     config = re.search(r"```yaml\n# my_conf/model/mean.yaml.*?\n(.*?)```", readme, re.S)[1]

@@ -14,12 +14,12 @@ import pytest
 import torch
 
 from tests.conftest import ROOT, SMALL, TINY, make_cfg, run_cli
+from textbench.cli.evaluate import main as eval_main
+from textbench.cli.export import main as export_main
+from textbench.cli.predict import main as predict_main
 from textbench.errors import ConfigError
-from textbench.evaluate import main as eval_main
-from textbench.export import main as export_main
 from textbench.inference.checkpoint import load_checkpoint
 from textbench.inference.probabilities import predict_texts
-from textbench.predict import main as predict_main
 from textbench.training.callbacks import NonFiniteLossError
 from textbench.training.run import train
 
@@ -94,7 +94,7 @@ def test_predict_reads_standard_input_without_loading_lightning(
     """Prediction rebuilds only the network (TextNetwork): Lightning, torchmetrics and
     datasets, seconds of imports, are never loaded, and the numbers are the same."""
     code = (
-        "import sys\nfrom textbench.predict import main\n"
+        "import sys\nfrom textbench.cli.predict import main\n"
         f"main(['ckpt={runs['cnn']}', 'input=-'])\n"
         "heavy = {'lightning', 'torchmetrics', 'datasets', 'transformers'}\n"
         "print(sorted(heavy & set(sys.modules)), file=sys.stderr)\n"

@@ -32,7 +32,7 @@ def test_the_readme_python_snippets_run(tmp_path: Path) -> None:
     (run,) = (tmp_path / "outputs" / "train" / "runs").iterdir()
     assert re.search(rf"^[01]\.\d+ outputs/train/runs/{run.name}$", printed, re.M)
     assert "\n['negative', 'positive']\n" in printed
-    from textbench.export import main as export
+    from textbench.cli.export import main as export
 
     export([f"ckpt={run}"])  # as `textbench-export ckpt=<run>`, in this process
     label = _python(exported.replace("<run>", run.name), tmp_path).stdout.split()[0]
@@ -63,9 +63,9 @@ def test_the_readme_commands_for_a_trained_model_run(
     import pandas as pd
 
     from textbench.api import train
-    from textbench.evaluate import main as evaluate
-    from textbench.export import main as export
-    from textbench.predict import main as predict
+    from textbench.cli.evaluate import main as evaluate
+    from textbench.cli.export import main as export
+    from textbench.cli.predict import main as predict
 
     commands = {"textbench-eval": evaluate, "textbench-predict": predict}
     commands["textbench-export"] = export

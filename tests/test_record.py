@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY, make_cfg
+from textbench.cli.reproduce import compare, format_row, tolerance_for
 from textbench.files import atomic_write
-from textbench.reproduce import compare, format_row, tolerance_for
 from textbench.training import run as run_module
 from textbench.training.machine import cpu_model, short_cpu_name
 from textbench.training.record import _config_hash, code_version

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RESUMABLE_RUN, ROOT, run_cli
-from textbench.report import main as report_main
+from textbench.cli.report import main as report_main
 
 pytestmark = pytest.mark.slow
 optuna = pytest.importorskip("optuna")
@@ -29,7 +29,7 @@ ENV = {"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
 
 def _worker(cwd: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "textbench.train", "-m", *QUICK, *args],
+        [sys.executable, "-m", "textbench.cli.train", "-m", *QUICK, *args],
         cwd=cwd,
         env={**os.environ, **ENV},
         stdout=subprocess.PIPE,

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from textbench.report import main as report_main
+from textbench.cli.report import main as report_main
 from textbench.reporting.predictions import compare_runs
 from textbench.reporting.statistics import Comparison, Run, compare, holm, interval
 from textbench.reporting.sweep import write_report

@@ -12,7 +12,7 @@ import pytest
 
 from tests import browser
 from tests.conftest import RESUMABLE_RUN, ROOT, make_cfg, run_cli
-from textbench.report import main as report_main
+from textbench.cli.report import main as report_main
 from textbench.reporting import sweep as sweep_report
 from textbench.training.machine import cpu_model, short_cpu_name
 
@@ -29,7 +29,7 @@ def _summary(directory: Path) -> list[dict[str, str]]:
 
 def _reproduce(cwd: Path, run: str, out: str) -> dict:
     again = subprocess.run(
-        [sys.executable, "-m", "textbench.reproduce", run, "--out", out],
+        [sys.executable, "-m", "textbench.cli.reproduce", run, "--out", out],
         cwd=cwd,
         capture_output=True,
         text=True,

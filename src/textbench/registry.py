@@ -70,8 +70,8 @@ TRUSTED_TARGETS: frozenset[str] = CHECKPOINT_TARGETS | frozenset(
         "lightning.pytorch.loggers.WandbLogger",
         "textbench.training.callbacks.ModelSize",
         # Hydra's own nodes
-        "textbench.hydra_callbacks.CheckOutputDirectory",
-        "textbench.hydra_callbacks.ReportOnMultirunEnd",
+        "textbench.cli.hydra_callbacks.CheckOutputDirectory",
+        "textbench.cli.hydra_callbacks.ReportOnMultirunEnd",
         "hydra_plugins.textbench_optuna.optuna_sweeper.OptunaSweeper",
         "hydra_plugins.textbench_submitit.launchers.LocalLauncher",
         "hydra_plugins.textbench_submitit.launchers.SlurmLauncher",

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from textbench.app import hydra_app
+from textbench.cli.app import hydra_app
 
 
 @hydra_app("eval")

@@ -14,7 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
-from textbench.app import USER_ERRORS, hydra_app
+from textbench.cli.app import USER_ERRORS, hydra_app
 
 log = logging.getLogger("textbench")
 

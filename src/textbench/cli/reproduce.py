@@ -107,7 +107,14 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as error:
         parser.exit(2, f"error: {printable(error)}\n")
     # -I: no PYTHONPATH, no user site, not the current directory (./hydra_plugins)
-    command = [sys.executable, "-I", "-m", "textbench.train", *overrides, f"hydra.run.dir={out}"]
+    command = [
+        sys.executable,
+        "-I",
+        "-m",
+        "textbench.cli.train",
+        *overrides,
+        f"hydra.run.dir={out}",
+    ]
     print(f"Reproducing {printable(args.run_dir)} in {printable(out)}", file=sys.stderr)
     if subprocess.run(command, env=os.environ.copy()).returncode != 0:
         parser.exit(1, f"error: the reproduction failed; see {printable(out)}.\n")

@@ -4,7 +4,7 @@ import sys
 
 from omegaconf import DictConfig
 
-from textbench.app import hydra_app
+from textbench.cli.app import hydra_app
 
 
 @hydra_app("predict")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from textbench.app import fail, hydra_app
+from textbench.cli.app import fail, hydra_app
 
 
 @hydra_app("export")
