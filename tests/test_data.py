@@ -522,8 +522,10 @@ def test_fit_samples_fits_the_vocabulary_on_a_seeded_sample(tmp_path: Path) -> N
     assert sampled[0].vocab_size < full.vocab_size
     assert sampled[0].tokenizer.vocab == sampled[1].tokenizer.vocab
     assert sampled[0].tokenizer.vocab != sampled[2].tokenizer.vocab
-    with pytest.raises(ConfigError, match="fit_samples=0 must be a positive number"):
-        WordTokenizer(fit_samples=0)
+    from textbench.schema import validate
+
+    with pytest.raises(ConfigError, match="fit_samples=0 is invalid: it must be a positive"):
+        validate(make_cfg(tmp_path / "run", ["tokenizer.fit_samples=0"]), "train")
 
 
 def test_streaming_reads_the_same_examples(tmp_path: Path) -> None:
@@ -592,8 +594,10 @@ def test_cross_validation_folds_partition_the_data_stratified(
         labels.append(np.bincount(module.splits["test"].labels))
     assert set().union(*tests) == set(pd.read_csv(path)["text"]) and sum(map(len, tests)) == 300
     assert all(list(counts) == [30, 30] for counts in labels)  # each fold holds both halves
-    with pytest.raises(ConfigError, match=r"cv\.folds=5 cv\.fold=5: cross-validation needs"):
-        _module(load_files, train_file=str(path), cv_folds=5, cv_fold=5)
+    from textbench.schema import validate
+
+    with pytest.raises(ConfigError, match=r"cv\.fold=5 is invalid: it must be from 0 to 4"):
+        validate(make_cfg(tmp_path / "run", ["cv.folds=5", "cv.fold=5"]), "train")
     given = _reviews(tmp_path / "given.csv", 40, seed=1)
     vals = []
     for fold in range(5):  # the data has its own test split: each fold validates in turn

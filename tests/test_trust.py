@@ -24,8 +24,8 @@ from textbench.cli.predict import main as predict_main
 from textbench.cli.reproduce import main as reproduce_main
 from textbench.errors import ConfigError
 from textbench.inference.checkpoint import load_checkpoint, resolve_checkpoint
-from textbench.registry import CHECKPOINT_TARGETS, TRUSTED_TARGETS, check_targets, is_trusted
 from textbench.training.run import train
+from textbench.trust import CHECKPOINT_TARGETS, TRUSTED_TARGETS, check_targets, is_trusted
 
 SMALL_CNN = ["model=cnn", "model.encoder.num_filters=8", "model.encoder.embedding_dim=16"]
 

@@ -180,8 +180,13 @@ class AdamSchema:
 
 
 @dataclass
+class AdamWSchema(AdamSchema):
+    weight_decay: float = 0.01  # AdamW's own default
+
+
+@dataclass
 class SGDSchema:
-    lr: float = 0.1
+    lr: float = 1e-3  # torch's; conf/optimizer/sgd.yaml starts at 0.1
     momentum: float = 0.0
     nesterov: bool = False
     weight_decay: float = 0.0
@@ -261,7 +266,7 @@ class SubwordTokenizerSchema:
 
 @dataclass
 class PretrainedTokenizerSchema:
-    name_or_path: str = ""
+    name_or_path: str = MISSING
     pad_token: str = "[PAD]"
     unk_token: str = "[UNK]"
     add_special_tokens: bool = True
@@ -282,8 +287,11 @@ class TextDataModuleSchema:
     on_bad_rows: str = "drop"
     label_names: list[str] | None = None
     max_samples: int | None = None
+    cv_folds: int | None = None
+    cv_fold: int = 0
     bucket: bool = True
     num_workers: int = 0
+    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         _positive(self, "batch_size", "max_length")
@@ -293,6 +301,78 @@ class TextDataModuleSchema:
                 raise _Bad(key, "a number strictly between 0 and 1")
         _choice(self, "on_bad_rows", ("drop", "error"))
         _at_least(self, "num_workers", 0)
+
+
+# ---- data sources: their settings sit beside the data module's, under data. -----------
+
+ENCODING_ERRORS = ("strict", "replace")
+
+
+@dataclass
+class FilesSchema:
+    train_file: str = MISSING
+    validation_file: str | None = None
+    test_file: str | None = None
+    format: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    column_names: list[str] | None = None
+    delimiter: str | None = None
+    encoding_errors: str = "strict"
+
+    def __post_init__(self) -> None:
+        if self.format is not None:
+            _choice(self, "format", ("csv", "tsv", "json", "jsonl", "parquet"))
+        _choice(self, "encoding_errors", ENCODING_ERRORS)
+
+
+@dataclass
+class HubSchema:
+    name: str = MISSING
+    config_name: str | None = None
+    revision: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    train_split: str = "train"
+    validation_split: str | None = None
+    test_split: str | None = "test"
+    streaming: bool = False
+
+
+@dataclass
+class FolderSchema:
+    path: str = MISSING
+    encoding_errors: str = "strict"
+
+    def __post_init__(self) -> None:
+        _choice(self, "encoding_errors", ENCODING_ERRORS)
+
+
+@dataclass
+class ClassFilesSchema:
+    class_files: dict[str, str] = MISSING
+    encoding_errors: str = "strict"
+
+    def __post_init__(self) -> None:
+        if len(self.class_files) < 2:
+            raise _Bad("class_files", "one file per class, at least two: {pos: a, neg: b}")
+        _choice(self, "encoding_errors", ENCODING_ERRORS)
+
+
+@dataclass
+class FilesOrHubSchema:
+    hub_name: str = MISSING
+    files: dict[str, str] = MISSING
+
+
+@dataclass
+class WordOrderSchema:
+    n_train: int = 5000
+    n_test: int = 2000
+    generator_seed: int = 1234
+
+    def __post_init__(self) -> None:
+        _positive(self, "n_train", "n_test")
 
 
 @dataclass
@@ -464,31 +544,54 @@ COMMANDS: dict[str, type] = {
 }
 _WORD_TOKENIZER = "textbench.data.tokenizers.WordTokenizer"
 
-# the classes textbench builds from config, by `_target_`; open ones take further keys
-SCHEMAS: dict[str, type] = {
-    "textbench.models.classifier.TextClassifier": TextClassifierSchema,
+# The catalogue: each class (or function) textbench builds from config, by `_target_`,
+# with its schema, in the groups of conf/. The trust check (textbench.trust) is derived
+# from it; tests bind each schema to its constructor's signature.
+MODELS: dict[str, type] = {"textbench.models.classifier.TextClassifier": TextClassifierSchema}
+ENCODERS: dict[str, type] = {
     "textbench.models.lstm.LSTMEncoder": LSTMEncoderSchema,
     "textbench.models.cnn.CNNEncoder": CNNEncoderSchema,
     "textbench.models.boe.BagOfNgramsEncoder": BagOfNgramsEncoderSchema,
     "textbench.models.nbsvm.NBSVMEncoder": NBSVMEncoderSchema,
     "textbench.models.transformer.TransformerEncoder": TransformerEncoderSchema,
     "textbench.models.pretrained.PretrainedEncoder": PretrainedEncoderSchema,
-    "torch.optim.Adam": AdamSchema,
-    "torch.optim.AdamW": AdamSchema,
-    "torch.optim.SGD": SGDSchema,
-    "textbench.training.schedulers.cosine": CosineSchema,
-    "textbench.training.schedulers.linear": LinearSchema,
-    "textbench.training.schedulers.plateau": PlateauSchema,
+}
+TOKENIZERS: dict[str, type] = {
     _WORD_TOKENIZER: WordTokenizerSchema,
     "textbench.data.tokenizers.BPETokenizer": SubwordTokenizerSchema,
     "textbench.data.tokenizers.WordPieceTokenizer": SubwordTokenizerSchema,
     "textbench.data.tokenizers.PretrainedTokenizer": PretrainedTokenizerSchema,
-    "textbench.data.datamodule.TextDataModule": TextDataModuleSchema,
-    "lightning.pytorch.Trainer": TrainerSchema,
 }
+DATA_MODULE = "textbench.data.datamodule.TextDataModule"
+DATA_MODULES: dict[str, type] = {DATA_MODULE: TextDataModuleSchema}
+# sources reading local files (a checkpoint's data may name these) and the Hub
+FILE_SOURCES: dict[str, type] = {
+    "textbench.data.sources.load_files": FilesSchema,
+    "textbench.data.sources.load_folder": FolderSchema,
+    "textbench.data.sources.load_class_files": ClassFilesSchema,
+    "textbench.data.sources.load_files_or_hub": FilesOrHubSchema,
+    "textbench.data.synthetic.load_wordorder": WordOrderSchema,
+}
+HUB_SOURCES: dict[str, type] = {"textbench.data.sources.load_hub": HubSchema}
+SOURCES = FILE_SOURCES | HUB_SOURCES
+OPTIMIZERS: dict[str, type] = {
+    "torch.optim.Adam": AdamSchema,
+    "torch.optim.AdamW": AdamWSchema,
+    "torch.optim.SGD": SGDSchema,
+}
+SCHEDULERS: dict[str, type] = {
+    "textbench.training.schedulers.cosine": CosineSchema,
+    "textbench.training.schedulers.linear": LinearSchema,
+    "textbench.training.schedulers.plateau": PlateauSchema,
+}
+TRAINERS: dict[str, type] = {"lightning.pytorch.Trainer": TrainerSchema}
+# every node with a schema of its own (a source is checked within its data node)
+SCHEMAS: dict[str, type] = (
+    MODELS | ENCODERS | TOKENIZERS | DATA_MODULES | OPTIMIZERS | SCHEDULERS | TRAINERS
+)
 # sections of textbench-train's own settings
 SECTIONS: dict[str, type] = {"embeddings": Embeddings, "cv": CrossValidation, "loss": Loss}
-OPEN = {TextDataModuleSchema, TrainerSchema, TrainSettings}
+OPEN = {TrainerSchema, TrainSettings}
 
 
 def validate(cfg: DictConfig, command: str) -> None:
@@ -505,9 +608,11 @@ def validate(cfg: DictConfig, command: str) -> None:
         if key in cfg:
             _check(cfg[key], schema, f"{key}.", closed=True)
     for path, node in _targets(cfg):
-        schema = SCHEMAS.get(str(node["_target_"]))
-        if schema is not None:
-            _check(node, schema, path + ".", closed=schema not in OPEN)
+        target = str(node["_target_"])
+        if target == DATA_MODULE:
+            check_data(node, path + ".")
+        elif target in SCHEMAS:
+            _check(node, SCHEMAS[target], path + ".", closed=SCHEMAS[target] not in OPEN)
     if cfg.embeddings.word2vec_corpus_vocab and cfg.tokenizer.get("_target_") != _WORD_TOKENIZER:
         raise ConfigError(
             "embeddings.word2vec_corpus_vocab=true adds corpus words to a word vocabulary; "
@@ -523,6 +628,27 @@ def validate(cfg: DictConfig, command: str) -> None:
             "trainer.max_epochs=0 with train=true trains nothing; set trainer.max_epochs to 1 "
             "or more, or train=false ckpt_path=CKPT to only test a checkpoint."
         )
+
+
+def check_data(node: DictConfig, prefix: str) -> tuple[Any, Any]:
+    """A data node: the data module's settings and its source's side by side, each typed
+    by its schema, and no key that is neither's. Returns both checked objects."""
+    source = node.get("source")
+    target = str(source.get("_target_")) if isinstance(source, DictConfig) else None
+    schema = SOURCES.get(target or "")
+    if schema is None:  # a source of the user's own: its signature is its check
+        return _check(node, TextDataModuleSchema, prefix, closed=False), None
+    names = {f.name for f in fields(TextDataModuleSchema)} | {f.name for f in fields(schema)}
+    unknown = [k for k in node if k not in names and k not in ("_target_", "source")]
+    if unknown:
+        raise ConfigError(
+            f"{prefix}{unknown[0]} is not a setting of {DATA_MODULE} nor of its source "
+            f"{target}; their settings are {', '.join(sorted(names))}."
+        )
+    return (
+        _check(node, TextDataModuleSchema, prefix, closed=False),
+        _check(node, schema, prefix, closed=False),
+    )
 
 
 def _targets(node: Any, path: str = "") -> Iterator[tuple[str, DictConfig]]:

@@ -15,9 +15,9 @@ import yaml
 from textbench.config import stamped_name
 from textbench.errors import ConfigError
 from textbench.files import write_json
-from textbench.registry import is_trusted, refusal
 from textbench.reporting.runs import read_record
 from textbench.terminal import printable
+from textbench.trust import is_trusted, refusal
 
 
 def compare(
@@ -161,7 +161,7 @@ def checked_overrides(run_dir: Path, manifest: dict[str, Any], trust: list[str])
     """The run's saved overrides, refused unless they are a list of plain `key=value`
     settings that compose a config naming only classes we trust (the whole composed
     config, Hydra's node included, checked in this process before anything runs)."""
-    from textbench.registry import walk
+    from textbench.trust import walk
 
     overrides_file = run_dir / ".hydra" / "overrides.yaml"
     if overrides_file.is_symlink() or not overrides_file.is_file():

@@ -78,11 +78,6 @@ class TextDataModule(L.LightningDataModule):
         self.on_bad_rows = on_bad_rows
         self.given_label_names = label_names
         self.max_samples = max_samples
-        if cv_folds is not None and not (cv_folds >= 2 and 0 <= cv_fold < cv_folds):
-            raise ConfigError(
-                f"cv.folds={cv_folds} cv.fold={cv_fold}: cross-validation needs 2 or more "
-                "folds and a fold from 0 to folds - 1, e.g. cv.folds=10 'cv.fold=range(10)'."
-            )
         self.cv_folds = cv_folds
         self.cv_fold = cv_fold
         self.bucket = bucket

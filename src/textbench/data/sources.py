@@ -298,12 +298,10 @@ def load_class_files(class_files: dict[str, str], encoding_errors: str = "strict
     return DatasetDict(train=Dataset.from_dict({"text": texts, "label": labels}))
 
 
-def load_files_or_hub(
-    hub_name: str, files: dict[str, str], **options: Any
-) -> dict[str, "Split | FileSplit"]:
+def load_files_or_hub(hub_name: str, files: dict[str, str]) -> dict[str, "Split | FileSplit"]:
     """Local copies when every file exists (offline machines, tests), else the Hub."""
     if all(Path(p).is_file() for p in files.values()):
-        return load_files(**files, **options)
+        return load_files(**files)
     log.info(
         "No local copy at %s; loading %s from the Hugging Face Hub", list(files.values()), hub_name
     )

@@ -44,12 +44,7 @@ class TextTokenizer:
         self._tokenizer = tokenizer
         self._trainer = trainer
         self.config = {"type": type(self).__name__, **config}
-        self.fit_samples = config.get("fit_samples")
-        if self.fit_samples is not None and self.fit_samples < 1:
-            raise ConfigError(
-                f"tokenizer.fit_samples={self.fit_samples} must be a positive number of "
-                "texts, or null to fit on all training texts."
-            )
+        self.fit_samples = config.get("fit_samples")  # checked by the schema
 
     def fit(self, batches: Iterable[Sequence[str]], count: int | None = None) -> None:
         """Learn the vocabulary from batches of texts (`count` of them in all), in Rust;

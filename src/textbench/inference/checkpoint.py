@@ -2,7 +2,7 @@
 
 A checkpoint is a file someone may have handed you. It is unpickled as plain data and
 tensors only (`weights_only=True`); the whole of it is walked for `_target_`s and
-interpolations (`textbench.registry.check_checkpoint`); its values are type-checked; and
+interpolations (`textbench.trust.check_checkpoint`); its values are type-checked; and
 the network is rebuilt by hand from the few classes a checkpoint may name, each node
 checked against its closed schema. Nothing from it is ever passed to Hydra's
 `instantiate`, which would build any `_target_` and resolve any `${...}` inside a value.
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textbench.errors import ConfigError
-from textbench.registry import check_checkpoint, resolve
+from textbench.trust import check_checkpoint, resolve
 
 if TYPE_CHECKING:  # torch and the model load only once a checkpoint is found
     from torch import nn

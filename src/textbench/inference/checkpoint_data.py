@@ -20,7 +20,6 @@ will be read are listed before they are.
 from __future__ import annotations
 
 import copy
-import inspect
 import os
 from collections.abc import Callable
 from functools import partial
@@ -29,7 +28,7 @@ from typing import Any
 
 from textbench.errors import ConfigError
 from textbench.inference.checkpoint import inside
-from textbench.registry import resolve
+from textbench.trust import resolve
 
 DATA_MODULE = "textbench.data.datamodule.TextDataModule"
 SOURCES = "textbench.data.sources."
@@ -79,35 +78,31 @@ class CheckpointData:
         self.options = self._source_options()
 
     def _source_options(self) -> dict[str, Any]:
-        """The source's options from the node, each path checked against the rule above."""
-        from textbench.schema import check_node
+        """The data module's settings and the source's options, each typed by its schema
+        (`schema.check_data`: no key that is neither's), each path checked by the rule."""
+        from dataclasses import fields
 
-        if self.target == HUB:
-            function: Callable[..., Any] | None = None
+        from omegaconf import OmegaConf
+
+        from textbench.schema import check_data, check_node
+
+        if self.target != HUB:  # a Hub source is never imported from a checkpoint's name
+            resolve(self.target, self.source, "data.source", self.trusted)
+        try:
+            module, source = check_data(OmegaConf.create(self.node), "data.")
+        except ConfigError as error:
+            raise ConfigError(f"Refused {self.source}: {error}") from None
+        names = {f.name for f in fields(module)}
+        keep = ("cache_dir", "_target_", "source")
+        self.module_settings = {
+            k: getattr(module, k) for k in self.node if k in names and k not in keep
+        }
+        if source is None:  # a source of the user's own (trusted): plain values
+            rest = {k: v for k, v in self.node.items() if k not in names and k not in keep}
+            options = check_node(rest, "data.", self.source)
         else:
-            function = resolve(self.target, self.source, "data.source", self.trusted)
-        module_keys = set(_parameters(_data_module_init())) - {"source", "tokenizer"}
-        source_keys = set(_parameters(function)) if function else set(_hub_parameters())
-        unknown = sorted(set(self.node) - module_keys - source_keys - {"_target_", "source"})
-        if unknown:
-            raise ConfigError(
-                f"Refused {self.source}: data.{unknown[0]} is not a setting of its data "
-                f"module or source; this file was altered."
-            )
-        module = {k: v for k, v in self.node.items() if k in module_keys}
-        self.module_settings = check_node(
-            {"_target_": DATA_MODULE, **{k: v for k, v in module.items() if k in _schema_keys()}},
-            "data.",
-            self.source,
-        ) | {k: module[k] for k in ("cv_folds", "cv_fold") if k in module}
-        for key in ("cv_folds", "cv_fold"):
-            value = self.module_settings.get(key)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-                raise ConfigError(f"Refused {self.source}: data.{key} is not an integer.")
-        options = check_node(
-            {k: v for k, v in self.node.items() if k in source_keys}, "data.", self.source
-        )
-        if self.target == HUB or self.target == FILES_OR_HUB:
+            options = {f.name: getattr(source, f.name) for f in fields(source)}
+        if self.target in (HUB, FILES_OR_HUB):
             return self._hub_or_files(options)
         return self._checked_paths(options)
 
@@ -235,33 +230,3 @@ def _dotted(overrides: dict[str, Any], prefix: str = "data") -> list[str]:
         if isinstance(value, dict):
             keys += _dotted(value, f"{prefix}.{key}")
     return keys
-
-
-def _parameters(function: Callable[..., Any] | None) -> list[str]:
-    if function is None:
-        return []
-    return [
-        p.name
-        for p in inspect.signature(function).parameters.values()
-        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self"
-    ]
-
-
-def _hub_parameters() -> list[str]:
-    from textbench.data.sources import load_hub
-
-    return _parameters(load_hub)
-
-
-def _data_module_init() -> Callable[..., Any]:
-    from textbench.data.datamodule import TextDataModule
-
-    return TextDataModule.__init__
-
-
-def _schema_keys() -> set[str]:
-    from dataclasses import fields
-
-    from textbench.schema import TextDataModuleSchema
-
-    return {f.name for f in fields(TextDataModuleSchema)}

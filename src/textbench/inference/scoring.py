@@ -19,14 +19,12 @@ from torchmetrics.classification import (
 )
 
 from textbench.data.datamodule import TextDataModule
-from textbench.errors import ConfigError
 from textbench.files import atomic_write, save_figure, write_csv, write_json
 from textbench.inference.checkpoint import LoadedModel
 from textbench.inference.checkpoint_data import CheckpointData
 from textbench.inference.probabilities import predict_encoded
 
 log = logging.getLogger(__name__)
-SPLITS = ("train", "validation", "test")
 
 
 def build_data(
@@ -75,8 +73,6 @@ def evaluate(
     batch_size: int = 256,
     trust: Sequence[str] = (),
 ) -> dict[str, Any]:
-    if split not in SPLITS:
-        raise ConfigError(f"split={split!r} is unknown; choose one of {', '.join(SPLITS)}.")
     if split == "validation" and loaded.config.get("refit"):
         log.warning(
             "This model was refit on the validation split too (refit=true): its scores "

@@ -2,8 +2,6 @@
 
 import torch
 
-from textbench.errors import ConfigError
-
 
 def padding_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """True at real tokens, False at padding; shape [batch, max_len]."""
@@ -20,4 +18,4 @@ def pool(states: torch.Tensor, lengths: torch.Tensor, mode: str) -> torch.Tensor
         return states.masked_fill(~mask, torch.finfo(states.dtype).min).amax(dim=1)
     if mode == "mean":
         return (states * mask).sum(dim=1) / lengths.clamp(min=1).unsqueeze(-1).to(states.dtype)
-    raise ConfigError(f"pooling={mode!r} is unknown; choose one of last, max, mean.")
+    raise ValueError(f"pooling={mode!r}: the schema allows last, max and mean only")

@@ -37,7 +37,6 @@ from textbench.models.embeddings import (
     word_embedding,
 )
 from textbench.models.word2vec import word2vec_vectors
-from textbench.registry import targets
 from textbench.reporting.curves import plot_learning_curves
 from textbench.reporting.predictions import FILE as PREDICTIONS
 from textbench.reporting.predictions import write_predictions
@@ -51,6 +50,7 @@ from textbench.training.callbacks import (
 from textbench.training.machine import warn_if_busy
 from textbench.training.record import RunRecord
 from textbench.training.resume import check_no_links, check_restored_state
+from textbench.trust import targets
 
 log = logging.getLogger(__name__)
 

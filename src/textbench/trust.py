@@ -1,11 +1,12 @@
-"""The classes and functions a config read from a file may name: textbench's trust check.
+"""The trust check: the classes and functions a config read from a file may name.
 
 A checkpoint, a run directory or a sweep someone hands you is data, yet Hydra's
 `instantiate` calls whatever a `_target_` names, and Hydra's block list stops only a few
 targets: a crafted `{_target_: uuid._get_command_stdout, _args_: [sh, -c, ...]}` runs a
 shell. So nothing read from such a file is ever passed to `instantiate`:
 
-- `TRUSTED_TARGETS` are the names textbench's own configs build (`conf/`, `experiments/`):
+- `TRUSTED_TARGETS` are the names textbench's own configs build (`conf/`, `experiments/`),
+  derived from the schema catalogue (`textbench.schema`) and a few recorded nodes:
   a config composed from a shared run's overrides (`textbench-reproduce`) may name only
   these, or a class of a module the user trusts by name (`trust=[my_package]`).
 - `CHECKPOINT_TARGETS` is the short list a checkpoint may ask to rebuild: the model, its
@@ -23,44 +24,18 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from textbench import schema
 from textbench.errors import ConfigError
 
 # What a checkpoint may rebuild: the model, encoders, tokenizers, data module, file sources.
 CHECKPOINT_TARGETS: frozenset[str] = frozenset(
-    {
-        "textbench.models.classifier.TextClassifier",
-        "textbench.models.boe.BagOfNgramsEncoder",
-        "textbench.models.cnn.CNNEncoder",
-        "textbench.models.lstm.LSTMEncoder",
-        "textbench.models.nbsvm.NBSVMEncoder",
-        "textbench.models.pretrained.PretrainedEncoder",
-        "textbench.models.transformer.TransformerEncoder",
-        "textbench.data.datamodule.TextDataModule",
-        "textbench.data.sources.load_class_files",
-        "textbench.data.sources.load_files",
-        "textbench.data.sources.load_files_or_hub",  # rebuilt from its files alone
-        "textbench.data.sources.load_folder",
-        "textbench.data.synthetic.load_wordorder",
-        "textbench.data.tokenizers.BPETokenizer",
-        "textbench.data.tokenizers.PretrainedTokenizer",
-        "textbench.data.tokenizers.WordPieceTokenizer",
-        "textbench.data.tokenizers.WordTokenizer",
-    }
-)
+    schema.MODELS | schema.ENCODERS | schema.TOKENIZERS | schema.DATA_MODULES
+) | frozenset(schema.FILE_SOURCES)
 
-# Every `_target_` that conf/ and experiments/ name (a test keeps the two in step).
-TRUSTED_TARGETS: frozenset[str] = CHECKPOINT_TARGETS | frozenset(
+# Nodes textbench's configs name that have no schema of their own: Lightning's callbacks
+# and loggers (their settings are Lightning's), and Hydra's nodes.
+RECORDED_TARGETS: frozenset[str] = frozenset(
     {
-        "textbench.data.sources.load_hub",
-        # optimizer and scheduler
-        "torch.optim.Adam",
-        "torch.optim.AdamW",
-        "torch.optim.SGD",
-        "textbench.training.schedulers.cosine",
-        "textbench.training.schedulers.linear",
-        "textbench.training.schedulers.plateau",
-        # trainer, loggers, callbacks
-        "lightning.pytorch.Trainer",
         "lightning.pytorch.callbacks.EarlyStopping",
         "lightning.pytorch.callbacks.LearningRateMonitor",
         "lightning.pytorch.callbacks.ModelCheckpoint",
@@ -69,7 +44,6 @@ TRUSTED_TARGETS: frozenset[str] = CHECKPOINT_TARGETS | frozenset(
         "lightning.pytorch.loggers.TensorBoardLogger",
         "lightning.pytorch.loggers.WandbLogger",
         "textbench.training.callbacks.ModelSize",
-        # Hydra's own nodes
         "textbench.cli.hydra_callbacks.CheckOutputDirectory",
         "textbench.cli.hydra_callbacks.ReportOnMultirunEnd",
         "hydra_plugins.textbench_optuna.optuna_sweeper.OptunaSweeper",
@@ -79,6 +53,12 @@ TRUSTED_TARGETS: frozenset[str] = CHECKPOINT_TARGETS | frozenset(
         "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
         "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
     }
+)
+
+# Every `_target_` that conf/ and experiments/ name (a test keeps the two in step): the
+# schema catalogue, every source, and the recorded nodes above.
+TRUSTED_TARGETS: frozenset[str] = (
+    frozenset(schema.SCHEMAS) | frozenset(schema.SOURCES) | RECORDED_TARGETS
 )
 
 # The sections of a checkpoint's config that inference rebuilds; the others (trainer,
