@@ -15,6 +15,7 @@ predicting the test split).
 """
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -169,16 +170,26 @@ PEERS: dict[str, tuple[str, Callable[..., dict], bool]] = {
 }
 
 
-def record(data: str, name: str, runs: list[dict], command: str, code: dict, refit: bool) -> Path:
+def record(
+    data: str, name: str, runs: list[dict], command: str, code: dict, refit: bool, partial: bool
+) -> Path | None:
     """Store the peer's runs in the shape experiments/results.py reads for its table
-    (earlier records of the same row kept)."""
-    from results import store
+    (earlier records of the same row kept); a `partial` run (some folds: a quick look) is
+    never stored over a row that has them all."""
+    from results import STORE, store
+
+    experiment = f"peer_{data}_{name}" + "_refit" * refit
+    stored = STORE / f"{experiment}.json"
+    if partial and stored.is_file():
+        before = json.loads(stored.read_text())
+        if before["seeds"] >= len(EXPERIMENTS[data][1]):
+            return None
 
     accs = [r["test_acc"] for r in runs]
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     folds = len(EXPERIMENTS[data][1])
     entry = {
-        "experiment": f"peer_{data}_{name}" + "_refit" * refit,
+        "experiment": experiment,
         "peer": PEERS[name][0] + ", refit on train + validation" * refit,
         "command": command,
         "seeds": len(runs),
@@ -208,7 +219,9 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=3, help="repeats where the data has no folds")
     parser.add_argument(
-        "--folds", type=int, help="only the first FOLDS folds: a quick look, not recorded"
+        "--folds",
+        type=int,
+        help="only the first FOLDS folds: a quick look, never recorded over a full row",
     )
     parser.add_argument(
         "--refit",
@@ -251,12 +264,11 @@ def main() -> None:
                 f"test {result['test_acc']:.4f} {result['run_s']:.1f} s",
                 flush=True,
             )
-    if args.folds is not None and args.folds < len(EXPERIMENTS[args.data][1]):
-        print("a quick look over some folds: not recorded (a row holds every fold)")
-        return
     command = shlex.join(["python", "bench/peers.py", *sys.argv[1:]])
+    partial = len(folds) < len(EXPERIMENTS[args.data][1])
     for name in names:
-        print(f"recorded {record(args.data, name, runs[name], command, code, args.refit)}")
+        path = record(args.data, name, runs[name], command, code, args.refit, partial)
+        print(f"recorded {path}" if path else f"{name}: not recorded over the full row")
 
 
 if __name__ == "__main__":
