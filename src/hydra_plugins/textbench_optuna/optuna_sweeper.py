@@ -32,9 +32,10 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from textbench.training.pruning import make_pruner
+
 log = logging.getLogger(__name__)
 DIRECTIONS = {"max": "maximize", "min": "minimize", "maximize": "maximize", "minimize": "minimize"}
-PRUNERS = ("none", "median", "successive_halving", "hyperband")
 
 
 @dataclass
@@ -91,22 +92,6 @@ def suggest(trial: Any, name: str, spec: dict[str, Any]) -> Any:
     raise ValueError(
         f"hydra.sweeper.params.{name}: type={kind!r} is unknown; use float, int or categorical."
     )
-
-
-def make_pruner(name: str, warmup_epochs: int = 1) -> Any:
-    """The pruner by name: the sweeper and every job build the same one (Optuna keeps
-    pruners in memory, not in the study)."""
-    import optuna
-
-    if name == "none":
-        return optuna.pruners.NopPruner()
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=warmup_epochs)
-    if name == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner()
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner()
-    raise ValueError(f"hydra.sweeper.pruner={name!r} is unknown; choose one of {PRUNERS}.")
 
 
 def connect(url: str, heartbeat_interval_s: int, grace_period_s: int, max_retry: int) -> Any:

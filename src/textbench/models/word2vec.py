@@ -36,7 +36,9 @@ def _stable_hash(text: str) -> int:
 
 
 def word2vec_vectors(
-    datamodule: Any,
+    train: Any,
+    tokenizer: Any,
+    data: dict[str, Any],
     dim: int,
     corpus: list[str],
     seed: int,
@@ -47,13 +49,12 @@ def word2vec_vectors(
     min_count: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """[vocab, dim] vectors in the tokenizer's id order, and which ids got one (words seen
-    fewer than `min_count` times get none and keep their random start)."""
+    fewer than `min_count` times get none and keep their random start). Trained on the
+    training split's texts (`train`, as token ids) plus the corpus files; `data` says
+    which split and tokenizer those are, for the cache key."""
     settings = {**FIXED, "epochs": epochs, "window": window, "min_count": min_count}
     key = {
-        "data": datamodule.fingerprint,
-        "tokenizer": datamodule.tokenizer.config,
-        "vocabulary": datamodule.vocab_size,
-        "max_length": datamodule.max_length,
+        **data,
         "corpus": [file_digest(p) for p in corpus],  # a missing file is refused here
         "dim": dim,
         "seed": seed,
@@ -66,7 +67,7 @@ def word2vec_vectors(
         with np.load(entry) as stored:
             log.info("Word2vec cache hit: %s", entry)
             return stored["vectors"], stored["found"]
-    vectors, found = _train(datamodule, dim, corpus, seed, settings)
+    vectors, found = _train(train, tokenizer, dim, corpus, seed, settings)
     if entry is not None:
         try:
             with atomic_write(entry, "wb") as f:
@@ -77,7 +78,7 @@ def word2vec_vectors(
 
 
 def _train(
-    datamodule: Any, dim: int, corpus: list[str], seed: int, settings: dict[str, Any]
+    split: Any, tokenizer: Any, dim: int, corpus: list[str], seed: int, settings: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:
     try:
         from gensim.models import Word2Vec
@@ -86,17 +87,16 @@ def _train(
             "embeddings.word2vec=true needs Gensim: pip install 'textbench[word2vec]'."
         ) from None
 
-    vocab = datamodule.tokenizer.vocab
+    vocab = tokenizer.vocab
     words = [""] * len(vocab)
     for word, index in vocab.items():
         words[index] = word
-    split = datamodule.splits["train"]
     sentences = [
         [words[i] for i in split.ids[split.offsets[k] : split.offsets[k + 1]]]
         for k in range(len(split))
     ]
     for texts in corpus_batches(corpus):
-        batch = datamodule.tokenizer.encode_batch(texts, 100_000)
+        batch = tokenizer.encode_batch(texts, 100_000)
         sentences.extend([words[i] for i in ids] for ids in batch)
     started = time.perf_counter()
     chatty = logging.getLogger("gensim")  # a dozen lines a run; ours below says what counts

@@ -1,5 +1,8 @@
 """Going on from a checkpoint or an earlier attempt at a run, without trusting either.
 
+`resume_point` finds what an earlier attempt left; `csv_history` and
+`restore_csv_history` keep the learning curves of the epochs before an interruption.
+
 Lightning restores a `ModelCheckpoint`'s paths from the checkpoint it resumes, and later
 deletes "its old" files by them: a crafted `last_model_path="local:///victim"` would
 delete any file or folder. `check_restored_state` refuses such state before the fit. A run
@@ -8,9 +11,14 @@ directory handed over may also hold symbolic links where textbench writes (a
 anything is written there.
 """
 
+import csv
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 from textbench.errors import ConfigError
 
@@ -75,3 +83,42 @@ def check_no_links(run_dir: Path, what: str) -> None:
                 f"{str(path.readlink())[:80]}; textbench would write through it. Remove it, "
                 "or resume into a copy made without links."
             )
+
+
+def resume_point(output_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """What an earlier attempt at this run left: its results if it completed, else the
+    checkpoint to go on from. `last.ckpt` (an epoch's end) comes first: resuming from it
+    gives exactly the metrics of a run that never stopped; `interrupted.ckpt` (mid-epoch,
+    from Ctrl-C) is the fallback."""
+    metrics = output_dir / "metrics.json"
+    if metrics.is_file():
+        results = json.loads(metrics.read_text())
+        if results.get("status") == "completed":
+            return results, None
+    for name in ("last.ckpt", "interrupted.ckpt"):
+        if (output_dir / "checkpoints" / name).is_file():
+            return None, str(output_dir / "checkpoints" / name)
+    return None, None
+
+
+def csv_history(output_dir: Path, before_step: int) -> list[dict[str, str]]:
+    """The metrics.csv rows an interrupted attempt logged before its checkpoint."""
+    path = output_dir / "csv" / "metrics.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="") as f:
+        return [
+            {k: v for k, v in row.items() if v != ""}
+            for row in csv.DictReader(f)
+            if int(float(row.get("step") or 0)) < before_step
+        ]
+
+
+def restore_csv_history(loggers: list[Any], rows: list[dict[str, str]]) -> None:
+    """Lightning's CSVLogger deletes metrics.csv when it starts; a resumed run puts back
+    the rows from before its checkpoint, so curves and epoch times cover the whole run."""
+    if not rows or rank_zero_only.rank != 0:
+        return
+    for logger in loggers:
+        if isinstance(logger, CSVLogger):
+            logger.experiment.metrics[:0] = rows

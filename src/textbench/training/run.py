@@ -5,8 +5,6 @@ config group, so swapping a part is an override, never a code change.
 """
 
 import copy
-import csv
-import json
 import logging
 import statistics
 import time
@@ -14,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import (
@@ -23,23 +20,14 @@ from lightning.pytorch.callbacks import (
     ModelCheckpoint,
     ModelSummary,
 )
-from lightning.pytorch.loggers import CSVLogger
-from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from textbench.console import print_config, print_summary, quiet_console
-from textbench.errors import ConfigError
 from textbench.inference.checkpoint import read_checkpoint
-from textbench.models.embeddings import (
-    copy_vectors,
-    init_embeddings,
-    load_word_vectors,
-    word_embedding,
-)
-from textbench.models.word2vec import word2vec_vectors
 from textbench.reporting.curves import plot_learning_curves
 from textbench.reporting.predictions import FILE as PREDICTIONS
 from textbench.reporting.predictions import write_predictions
+from textbench.training.build import build_model, build_tokenizer, instantiate_all
 from textbench.training.callbacks import (
     CheckpointArtifacts,
     CheckpointOnInterrupt,
@@ -48,8 +36,15 @@ from textbench.training.callbacks import (
     ThroughputTimer,
 )
 from textbench.training.machine import warn_if_busy
+from textbench.training.pruning import pruning_callbacks
 from textbench.training.record import RunRecord
-from textbench.training.resume import check_no_links, check_restored_state
+from textbench.training.resume import (
+    check_no_links,
+    check_restored_state,
+    csv_history,
+    restore_csv_history,
+    resume_point,
+)
 from textbench.trust import targets
 
 log = logging.getLogger(__name__)
@@ -62,72 +57,6 @@ def _log_through_hydra() -> None:
         logger.handlers.clear()
         logger.propagate = True
     quiet_console()
-
-
-def _instantiate_all(section: DictConfig | None) -> list[Any]:
-    """Instantiate each entry of a `callbacks` or `logger` group (entries may be null)."""
-    if not section:
-        return []
-    return [instantiate(entry) for entry in section.values() if entry and "_target_" in entry]
-
-
-def _tokenizer(cfg: DictConfig) -> Any:
-    """The configured tokenizer; with embeddings.word2vec_corpus_vocab=true its vocabulary
-    also takes the corpus words that word2vec gives a vector."""
-    if not cfg.embeddings.word2vec_corpus_vocab:
-        return instantiate(cfg.tokenizer)
-    return instantiate(
-        cfg.tokenizer,
-        corpus=list(cfg.embeddings.word2vec_corpus),
-        corpus_min_count=cfg.embeddings.word2vec_min_count,
-    )
-
-
-def _build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
-    """The model config plus what only the data knows (vocabulary, labels, class counts)."""
-    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
-    model = instantiate(
-        cfg.model,
-        vocab_size=datamodule.vocab_size,
-        label_names=datamodule.label_names,
-        pad_id=datamodule.pad_id,
-        monitor=cfg.monitor,
-        monitor_mode=cfg.monitor_mode,
-        label_smoothing=cfg.loss.label_smoothing,
-        class_weights=_class_weights(cfg.loss.class_weights, datamodule),
-        decay_all=cfg.decay_all,
-        optimizer=instantiate(cfg.optimizer),
-        scheduler=scheduler,
-    )
-    init_embeddings(model.encoder, cfg.embeddings.init, cfg.embeddings.scale)
-    if cfg.embeddings.path:
-        load_word_vectors(
-            word_embedding(model.encoder, "embeddings.path"),
-            datamodule.tokenizer.vocab,
-            cfg.embeddings.path,
-            cfg.embeddings.freeze,
-        )
-    if cfg.embeddings.word2vec:
-        embedding = word_embedding(model.encoder, "embeddings.word2vec")
-        vectors, found = word2vec_vectors(
-            datamodule,
-            embedding.embedding_dim,
-            list(cfg.embeddings.word2vec_corpus),
-            cfg.seed,
-            datamodule.cache.root.parent if datamodule.cache else None,
-            epochs=cfg.embeddings.word2vec_epochs,
-            window=cfg.embeddings.word2vec_window,
-            min_count=cfg.embeddings.word2vec_min_count,
-        )
-        corpus = " + ".join(["the training split", *cfg.embeddings.word2vec_corpus])
-        copy_vectors(
-            embedding,
-            torch.from_numpy(vectors),
-            torch.from_numpy(found),
-            cfg.embeddings.freeze,
-            f"word2vec on {corpus}",
-        )
-    return model
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -166,7 +95,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         print_config(cfg, output_dir)
         L.seed_everything(cfg.seed, workers=True, verbose=False)  # the first line says the seed
 
-        datamodule = instantiate(cfg.data, tokenizer=_tokenizer(cfg))
+        datamodule = instantiate(cfg.data, tokenizer=build_tokenizer(cfg))
         datamodule.setup("fit")
         datamodule.save(output_dir)
         data = {
@@ -176,7 +105,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         }
         record.add(data=data)
 
-        model = _build_model(cfg, datamodule)
+        model = build_model(cfg, datamodule)
         # the refit starts where the fit did: the same weights, word vectors included
         initial = copy.deepcopy(model) if cfg.get("refit") and cfg.train else None
         if cfg.get("compile"):  # after the copy, which would drop it
@@ -196,10 +125,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             StopOnNonFiniteLoss(),
             CheckpointOnInterrupt(output_dir / "checkpoints"),
         ]
-        history = _csv_history(output_dir, resumed_step) if resuming else []
-        loggers = _instantiate_all(cfg.get("logger"))
-        _restore_csv_history(loggers, history)
-        callbacks = _instantiate_all(cfg.get("callbacks")) + _pruning(cfg)
+        history = csv_history(output_dir, resumed_step) if resuming else []
+        loggers = instantiate_all(cfg.get("logger"))
+        restore_csv_history(loggers, history)
+        callbacks = instantiate_all(cfg.get("callbacks")) + pruning_callbacks(
+            cfg.get("optuna_trial"), cfg.monitor
+        )
         if not loggers:  # the learning-rate monitor has nowhere to write and would refuse to run
             callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
         trainer: L.Trainer = instantiate(
@@ -313,7 +244,7 @@ def _refit(
     # what reads validation (early stopping, checkpoints by it) has nothing to read, the
     # learning-rate monitor no logger, and the model's size was printed once already
     unused = EarlyStopping | ModelCheckpoint | LearningRateMonitor | ModelSummary
-    keep = [c for c in _instantiate_all(cfg.get("callbacks")) if not isinstance(c, unused)]
+    keep = [c for c in instantiate_all(cfg.get("callbacks")) if not isinstance(c, unused)]
     trainer: L.Trainer = instantiate(
         cfg.trainer,
         callbacks=[*keep, artifacts, StopOnNonFiniteLoss(), StopAfterEpochs(epochs)],
@@ -337,80 +268,6 @@ def _refit(
             "checkpoint": str(path),
         },
     )
-
-
-def _pruning(cfg: DictConfig) -> list[Any]:
-    """Under an Optuna sweep with a pruner: Optuna's Lightning callback, which reports the
-    monitored metric to this run's trial after every epoch and stops it when pruned."""
-    link = cfg.get("optuna_trial")
-    if not link or link.pruner == "none":
-        return []
-    import optuna
-    from optuna_integration import PyTorchLightningPruningCallback
-
-    from hydra_plugins.textbench_optuna.optuna_sweeper import make_pruner
-
-    study = optuna.load_study(
-        study_name=link.study,
-        storage=link.storage,
-        pruner=make_pruner(link.pruner, link.warmup_epochs),
-    )
-    return [PyTorchLightningPruningCallback(optuna.trial.Trial(study, link.trial_id), cfg.monitor)]
-
-
-def _csv_history(output_dir: Path, before_step: int) -> list[dict[str, str]]:
-    """The metrics.csv rows an interrupted attempt logged before its checkpoint."""
-    path = output_dir / "csv" / "metrics.csv"
-    if not path.is_file():
-        return []
-    with path.open(newline="") as f:
-        return [
-            {k: v for k, v in row.items() if v != ""}
-            for row in csv.DictReader(f)
-            if int(float(row.get("step") or 0)) < before_step
-        ]
-
-
-def _restore_csv_history(loggers: list[Any], rows: list[dict[str, str]]) -> None:
-    """Lightning's CSVLogger deletes metrics.csv when it starts; a resumed run puts back
-    the rows from before its checkpoint, so curves and epoch times cover the whole run."""
-    if not rows or rank_zero_only.rank != 0:
-        return
-    for logger in loggers:
-        if isinstance(logger, CSVLogger):
-            logger.experiment.metrics[:0] = rows
-
-
-def _class_weights(setting: Any, datamodule: Any) -> list[float] | None:
-    """`balanced`: inverse class frequency in the training split, mean 1."""
-    if setting is None:
-        return None
-    if setting == "balanced":
-        counts = np.bincount(datamodule.splits["train"].labels, minlength=datamodule.num_classes)
-        return (counts.sum() / (len(counts) * np.maximum(counts, 1))).tolist()
-    weights = [float(w) for w in setting]
-    if len(weights) != datamodule.num_classes:
-        raise ConfigError(
-            f"loss.class_weights has {len(weights)} weights for "
-            f"{datamodule.num_classes} classes {datamodule.label_names}."
-        )
-    return weights
-
-
-def resume_point(output_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """What an earlier attempt at this run left: its results if it completed, else the
-    checkpoint to go on from. `last.ckpt` (an epoch's end) comes first: resuming from it
-    gives exactly the metrics of a run that never stopped; `interrupted.ckpt` (mid-epoch,
-    from Ctrl-C) is the fallback."""
-    metrics = output_dir / "metrics.json"
-    if metrics.is_file():
-        results = json.loads(metrics.read_text())
-        if results.get("status") == "completed":
-            return results, None
-    for name in ("last.ckpt", "interrupted.ckpt"):
-        if (output_dir / "checkpoints" / name).is_file():
-            return None, str(output_dir / "checkpoints" / name)
-    return None, None
 
 
 def _lookup(metric: str | None, best_val: dict[str, float], test: dict[str, float]) -> float | None:
