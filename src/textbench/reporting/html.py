@@ -9,14 +9,11 @@ import base64
 import html
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from textbench.reporting.predictions import confusion
 from textbench.reporting.runs import Job, own_file, relative
-
-if TYPE_CHECKING:
-    from textbench.reporting.sweep import Cell, Report, Table
+from textbench.reporting.tables import Cell, Report, Table
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px;
@@ -74,7 +71,7 @@ def _inline(text: str) -> str:
     return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
 
 
-def _cell(cell: "Cell", numeric: bool) -> str:
+def _cell(cell: Cell, numeric: bool) -> str:
     sort = cell.text if cell.sort is None and not numeric else cell.sort
     attrs = f' data-sort="{html.escape(str(sort))}"' if sort is not None else ""
     attrs += ' class="num"' if numeric else ""
@@ -92,7 +89,7 @@ def href(path: str) -> str:
     return html.escape(quote(path, safe="/"))
 
 
-def _table(table: "Table", table_id: str, extra: tuple[tuple[str, list[str]], ...] = ()) -> str:
+def _table(table: Table, table_id: str, extra: tuple[tuple[str, list[str]], ...] = ()) -> str:
     """A sortable table; `extra` adds columns of ready HTML (sorted as text)."""
     heads = [
         f'<th scope="col"{" class=num" if i in table.numeric else ""}>{html.escape(h)}</th>'
@@ -145,7 +142,7 @@ def _figure(path: Path, caption: str) -> str:
     )
 
 
-def render_html(report: "Report", jobs: list[Job], plots: dict[str, Path], root: Path) -> str:
+def render_html(report: Report, jobs: list[Job], plots: dict[str, Path], root: Path) -> str:
     """The whole page; `jobs` in the order of `report.jobs`' rows."""
     parts = ["<h1>Sweep summary</h1>"]
     if report.verdict:

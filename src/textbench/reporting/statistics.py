@@ -215,3 +215,16 @@ def verdict(
                 f"{_p(c.p_holm)}{could})"
             )
     return "; ".join(parts) + "."
+
+
+@dataclass
+class Analysis:
+    """One metric across the groups (best first): intervals, and the best against each."""
+
+    key: str
+    intervals: dict[str, Interval]
+    comparisons: dict[str, Comparison]
+
+    def verdict(self, best: str, chosen_by: str | None = None) -> str:
+        comparisons = list(self.comparisons.values())
+        return verdict(best, self.intervals[best], comparisons, self.key, chosen_by)
