@@ -11,8 +11,8 @@ from textbench.cli.app import fail, hydra_app
 
 @hydra_app("export")
 def main(cfg: DictConfig) -> None:
+    from textbench.data.text_files import read_texts
     from textbench.inference.checkpoint import resolve_checkpoint
-    from textbench.inference.texts_io import read_texts
 
     ckpt = resolve_checkpoint(cfg.ckpt)  # mistyped paths are reported before torch loads
     texts = read_texts(str(cfg.input), cfg.text_column) if cfg.input else None

@@ -9,8 +9,9 @@ from textbench.cli.app import hydra_app
 
 @hydra_app("predict")
 def main(cfg: DictConfig) -> None:
+    from textbench.data.text_files import read_texts
     from textbench.inference.checkpoint import resolve_checkpoint
-    from textbench.inference.texts_io import read_texts, write_predictions
+    from textbench.inference.output import write_predictions
 
     ckpt = resolve_checkpoint(cfg.ckpt)  # mistyped paths are reported before torch loads
     texts = read_texts(str(cfg.input), cfg.text_column)

@@ -5,6 +5,7 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from textbench.data.text_files import read_texts
 from textbench.errors import ConfigError
 
 BATCH = 2048
@@ -13,8 +14,6 @@ BATCH = 2048
 def corpus_texts(path: str) -> Iterator[str]:
     """The texts of an unlabeled corpus file: .parquet (its `text` column), .csv / .tsv /
     .jsonl rows (`text`), or plain text, one text a line."""
-    from textbench.inference.texts_io import read_texts
-
     file = _existing(path)
     if file.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
