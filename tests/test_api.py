@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import textbench
-from tests.conftest import TINY
+from tests.support import TINY
 
 pytestmark = pytest.mark.slow
 TEXTS = ["the film was good", "although the plot was bad, the acting was great", ""]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHARED_DATA, needs_shared_data
+from tests.support import ROOT, SHARED_DATA, needs_shared_data
 
 
 @pytest.mark.slow
@@ -42,11 +42,13 @@ def test_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
 def test_the_bench_models_compose_and_pass_the_schema(tmp_path: Path) -> None:
     """--quick trains only the CNN: the other models' bench settings are checked here."""
     from bench.run import MODELS
-    from tests.conftest import make_cfg
+    from tests.support import make_cfg
     from textbench.schema import validate
 
-    for overrides in MODELS.values():
-        validate(make_cfg(tmp_path, overrides), "train")
+    for name, overrides in MODELS.items():
+        cfg = make_cfg(tmp_path, overrides)
+        validate(cfg, "train")  # a wrong value raises
+        assert cfg.model.encoder._target_.split(".")[-2] == name
 
 
 @pytest.mark.slow
@@ -86,7 +88,7 @@ def test_peers_train_on_the_experiments_folds_and_sit_beside_the_models(
     monkeypatch.setenv("TEXTBENCH_DATA_DIR", str(SHARED_DATA))
     monkeypatch.setattr(results, "STORE", tmp_path / "store")
     monkeypatch.setattr(results, "HERE", tmp_path)
-    monkeypatch.setattr("sys.argv", ["peers.py", "mr", "--folds", "2"])
+    monkeypatch.setattr("sys.argv", ["peers.py", "mr", "--folds", "2", "--allow-dirty"])
     peers.main()
     folds = [peers.splits("mr", fold) for fold in (0, 1)]
     assert not set(folds[0]["test"][0]) & set(folds[1]["test"][0])  # folds do not overlap
@@ -95,9 +97,9 @@ def test_peers_train_on_the_experiments_folds_and_sit_beside_the_models(
         record = json.loads((tmp_path / "store" / f"peer_mr_{name}.json").read_text())
         assert record["seeds"] == 2 and record["protocol"] == ["10-fold CV"]
         assert all(0.7 < acc < 0.85 for acc in record["test_acc"]), record["test_acc"]
-        assert record["command"] == "python bench/peers.py mr --folds 2"
+        assert record["command"] == "python bench/peers.py mr --folds 2 --allow-dirty"
     shutil.copy(ROOT / "experiments" / "results" / "mr_cnn.json", tmp_path / "store")
     results.table()
     table = (tmp_path / "RESULTS.md").read_text()
     mr_section = table[table.index("## MR") :]
-    assert mr_section.count("| peer: ") == 2 and "| mr_cnn |" in mr_section
+    assert mr_section.count("| peer: ") == 2 and "| mr_cnn ‡ |" in mr_section

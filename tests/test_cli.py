@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, TINY, make_cfg, run_cli
+from tests.support import ROOT, TINY, make_cfg, run_cli
 
 
 def test_help_lists_every_group_and_its_options(tmp_path: Path) -> None:

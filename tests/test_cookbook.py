@@ -18,7 +18,7 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import ROOT, SHARED_DATA, SMALL, make_cfg, needs_shared_data, run_cli
+from tests.support import ROOT, SHARED_DATA, SMALL, make_cfg, needs_shared_data, run_cli
 from textbench.training.run import train
 
 # the pretrained model takes MiniLM's tokenizer from the command it runs in

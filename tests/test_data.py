@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.conftest import SHARED_DATA, make_cfg, needs_shared_data
+from tests.support import SHARED_DATA, make_cfg, needs_shared_data
 from textbench.data.batching import EpochSampler, padding_fraction
 from textbench.data.datamodule import TextDataModule
 from textbench.data.sources import (
@@ -100,7 +100,9 @@ def test_headerless_file_named_by_column_names(tmp_path: Path) -> None:
     path = tmp_path / "data.csv"
     _frame()[["category", "review"]].to_csv(path, index=False, header=False)
     module = _module(load_files, train_file=str(path), column_names=["label", "text"])
-    assert module.num_classes == 3
+    assert module.num_classes == 3 and set(module.label_names) == set(LABELS)
+    texts = module.split_texts("train")  # the second column, not the first
+    assert texts and all(text.split(" news: ")[0] in LABELS for text in texts)
 
 
 def test_integer_labels_keep_their_order_and_names(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import ROOT, SHARED_DATA, make_cfg, needs_shared_data, run_cli
+from tests.support import ROOT, SHARED_DATA, make_cfg, needs_shared_data, run_cli
 
 pytestmark = pytest.mark.slow
 QUICK = [

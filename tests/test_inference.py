@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import ROOT, SMALL, TINY, make_cfg, run_cli
+from tests.support import ROOT, SMALL, TINY, make_cfg, run_cli
 from textbench.cli.evaluate import main as eval_main
 from textbench.cli.export import main as export_main
 from textbench.cli.predict import main as predict_main
@@ -25,14 +25,9 @@ from textbench.training.run import train
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One small trained run per model, shared by the tests of this module."""
-    out = {}
-    for model, sizes in SMALL.items():
-        directory = tmp_path_factory.mktemp(model)
-        train(make_cfg(directory, [f"model={model}", *TINY, *sizes]))
-        out[model] = directory
-    return out
+def runs(trained_run) -> dict[str, Path]:
+    """One small trained run per model, shared by the session (tests/conftest.py)."""
+    return {model: trained_run(model) for model in SMALL}
 
 
 def test_eval_reproduces_the_runs_test_metrics(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -291,7 +286,7 @@ def test_ctrl_c_leaves_a_checkpoint_that_resumes(tmp_path: Path) -> None:
 def test_predict_input_lines_end_only_at_newlines(tmp_path: Path) -> None:
     """Output line i answers input line i, also when a text holds a form feed, NEL or
     U+2028 (which str.splitlines would break at)."""
-    from textbench.inference.texts_io import read_texts
+    from textbench.data.text_files import read_texts
 
     texts = ["page one\x0cpage two", "", "next\x85line", "para\u2029graph and\u2028more"]
     (tmp_path / "in.txt").write_bytes(("\r\n".join(texts) + "\n").encode())

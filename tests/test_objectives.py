@@ -11,7 +11,7 @@ import pytest
 import torch
 from omegaconf import DictConfig
 
-from tests.conftest import TINY, make_cfg
+from tests.support import TINY, make_cfg
 from textbench.training.run import train
 
 SMALL_CNN = ["model=cnn", "model.encoder.num_filters=8", "model.encoder.embedding_dim=4"]
@@ -158,13 +158,14 @@ def test_word2vec_vectors_are_the_same_in_every_process_for_a_seed(tmp_path: Pat
     code = (
         "import sys, hashlib\n"
         "from hydra.utils import instantiate\n"
-        "from tests.conftest import TINY, make_cfg\n"
+        "from tests.support import TINY, make_cfg\n"
         "from textbench.models.word2vec import word2vec_vectors\n"
         f"cfg = make_cfg(__import__('pathlib').Path(r'{tmp_path}'), TINY)\n"
         "data = instantiate(cfg.data, tokenizer=instantiate(cfg.tokenizer))\n"
         "data.setup()\n"
         "vectors, found = word2vec_vectors(\n"
-        "    data, 8, [], int(sys.argv[1]), None, epochs=5, window=5, min_count=5\n"
+        "    data.splits['train'], data.tokenizer, {}, 8, [], int(sys.argv[1]), None,\n"
+        "    epochs=5, window=5, min_count=5,\n"
         ")\n"
         "print(hashlib.sha256(vectors.tobytes() + found.tobytes()).hexdigest())\n"
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TINY
+from tests.support import ROOT, TINY
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY, make_cfg
+from tests.support import TINY, make_cfg
 from textbench.cli.reproduce import compare, format_row, tolerance_for
 from textbench.files import atomic_write
 from textbench.training import run as run_module

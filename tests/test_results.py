@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, needs_shared_data
+from tests.support import QUICK, ROOT, needs_shared_data, run_cli
+from textbench.training.machine import cpu_model, short_cpu_name
 
 
 @pytest.fixture
@@ -171,4 +172,43 @@ def test_peers_never_record_a_partial_run(tmp_path: Path) -> None:
         env={**os.environ, "TEXTBENCH_DATA_DIR": str(ROOT.parent / "shared" / "data")},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "not recorded" in result.stdout and stored.read_text() == before
+    assert "not recorded over the full row" in result.stdout and stored.read_text() == before
+
+
+@pytest.mark.slow
+def test_results_table_joins_seeds_run_in_separate_sweeps(tmp_path: Path, monkeypatch) -> None:
+    spec = importlib.util.spec_from_file_location("results", ROOT / "experiments" / "results.py")
+    results = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(results)
+    monkeypatch.setattr(results, "STORE", tmp_path / "store")
+    monkeypatch.setattr(results, "HERE", tmp_path)
+    for seeds, sweep, finish in (("1", "a", []), ("2,3", "b", ["resume=true"])):
+        overrides = ["experiment=mr_cnn", "data=wordorder", "cv.folds=null", f"seed={seeds}"]
+        result = run_cli(
+            "-m", *overrides, *finish, f"hydra.sweep.dir={sweep}", *QUICK, cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    add = ["results.py", "add", str(tmp_path / "a"), str(tmp_path / "b")]
+    # run outside a git repository: no commit names the code, so the rows are refused
+    monkeypatch.setattr("sys.argv", add)
+    with pytest.raises(SystemExit, match="uncommitted changes \\(or no git record\\)"):
+        results.main()
+    assert not (tmp_path / "store").exists()
+    monkeypatch.setattr("sys.argv", [*add, "--allow-dirty"])
+    results.main()
+    record = json.loads((tmp_path / "store" / "mr_cnn.json").read_text())
+    metrics = [
+        json.loads((tmp_path / s / j / "metrics.json").read_text())
+        for s, j in (("a", "0"), ("b", "0"), ("b", "1"))
+    ]
+    accs = [m["test"]["test/acc"] for m in metrics]
+    assert record["seeds"] == 3 and record["test_acc"] == accs and record["protocol"] == ["seeds"]
+    assert record["val_acc_mean"] == pytest.approx(
+        sum(m["best_val"]["val/acc"] for m in metrics) / 3
+    )
+    assert record["command"].count("textbench-train -m experiment=mr_cnn") == 2
+    assert "resume" not in record["command"]  # how a sweep was finished is not its command
+    row = next(r for r in (tmp_path / "RESULTS.md").read_text().splitlines() if "mr_cnn" in r)
+    assert f"{100 * sum(accs) / 3:.2f} ±" in row and "| 3 seeds |" in row
+    if " " in cpu_model():  # a model name, not only the architecture: times depend on it
+        assert f"CPU cores ({short_cpu_name(cpu_model())})" in row

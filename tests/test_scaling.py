@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RESUMABLE_RUN, ROOT, run_cli
+from tests.support import QUICK, RESUMABLE_RUN, ROOT, make_cfg, reproduce, run_cli
 from textbench.cli.report import main as report_main
 
 pytestmark = pytest.mark.slow
 optuna = pytest.importorskip("optuna")
-QUICK = [
+SEARCH = [
     "hparams_search=optuna",
     "data.n_train=400",
     "data.n_test=100",
@@ -29,7 +29,7 @@ ENV = {"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
 
 def _worker(cwd: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "textbench.cli.train", "-m", *QUICK, *args],
+        [sys.executable, "-m", "textbench.cli.train", "-m", *SEARCH, *args],
         cwd=cwd,
         env={**os.environ, **ENV},
         stdout=subprocess.PIPE,
@@ -104,7 +104,7 @@ def test_an_unreachable_database_is_one_sentence(tmp_path: Path) -> None:
     started = time.time()
     result = run_cli(
         "-m",
-        *QUICK,
+        *SEARCH,
         "hydra.sweeper.storage=postgresql+psycopg://nobody@127.0.0.1:9/none",
         cwd=tmp_path,
     )
@@ -120,7 +120,7 @@ def test_pruned_trials_are_reported_as_pruned(tmp_path: Path) -> None:
     each such job ends cleanly, marked `pruned` in its manifest, the study and the report."""
     result = run_cli(
         "-m",
-        *QUICK,
+        *SEARCH,
         "hydra.sweep.dir=search",
         "hydra.sweeper.n_trials=6",
         "hydra.sweeper.pruner=median",
@@ -181,7 +181,7 @@ def test_a_lost_database_connection_fails_the_current_trial_only(postgres_server
     url = postgres_server()
     result = run_cli(
         "-m",
-        *QUICK,
+        *SEARCH,
         f"hydra.sweeper.storage={url}",
         "hydra.sweeper.n_trials=3",
         "hydra.sweeper.pruner=median",
@@ -204,3 +204,56 @@ def test_a_lost_database_connection_fails_the_current_trial_only(postgres_server
         )
         if trial.state.name == "FAIL":
             assert manifest["status"] == "failed" and "Storage" in manifest["error"]
+
+
+def test_optuna_search_interrupted_and_resumed_is_one_study(tmp_path: Path) -> None:
+    optuna = pytest.importorskip("optuna")
+    search = ["-m", "hparams_search=optuna", "hydra.sweep.dir=search", *QUICK]
+    first = run_cli(*search, "hydra.sweeper.n_trials=2", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = run_cli(*search, "hydra.sweeper.n_trials=3", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    study = optuna.load_study(
+        study_name="lstm", storage=f"sqlite:///{tmp_path / 'search' / 'optuna.db'}"
+    )
+    assert len(study.trials) == 3
+    assert all(t.state.name == "COMPLETE" for t in study.trials)
+    # The continued study's sampler does not restart its seed: no trial is drawn again.
+    params = [t.params for t in study.trials]
+    assert params[2] not in params[:2]
+    assert sorted(p.name for p in (tmp_path / "search").iterdir() if p.name.isdigit()) == [
+        "0",
+        "1",
+        "2",
+    ]
+
+
+def test_joblib_launcher_shares_the_cores(tmp_path: Path) -> None:
+    result = run_cli(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "model=cnn",
+        "seed=1,2",
+        "hydra.sweep.dir=sweep",
+        *QUICK,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for job in ("0", "1"):
+        manifest = json.loads((tmp_path / "sweep" / job / "manifest.json").read_text())
+        assert manifest["status"] == "completed"
+        assert manifest["hardware"]["torch_threads"] == max(1, (os.cpu_count() or 1) // 2)
+    # A joblib job reproduced on its own: same config (threads and sweep paths aside), and
+    # the same metrics, as it runs with the job's thread count.
+    again = reproduce(tmp_path, "sweep/0", "again")
+    assert again["checks"]["same config"] and again["all_match"]
+
+
+def test_slurm_launcher_config_composes(tmp_path: Path) -> None:
+    make_cfg(tmp_path, ["hydra/launcher=slurm", "hydra.launcher.partition=gpu"])
+    from hydra.core.hydra_config import HydraConfig
+
+    launcher = HydraConfig.get().launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert (launcher.partition, launcher.gpus_per_node, launcher.timeout_min) == ("gpu", 1, 240)

@@ -8,7 +8,7 @@ import inspect
 import pytest
 from omegaconf import MISSING, OmegaConf
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 from textbench.schema import SCHEMAS, SOURCES, TRAINERS
 from textbench.trust import CHECKPOINT_TARGETS, RECORDED_TARGETS, TRUSTED_TARGETS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import TINY, make_cfg
+from tests.support import TINY, make_cfg
 from textbench.training.run import train
 
 MODELS = ("lstm", "cnn", "transformer", "boe", "nbsvm")

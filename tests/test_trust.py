@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import ROOT, TINY, make_cfg, run_cli
+from tests.support import ROOT, TINY, make_cfg, run_cli
 from textbench.cli.evaluate import main as eval_main
 from textbench.cli.export import main as export_main
 from textbench.cli.predict import main as predict_main
@@ -30,12 +30,10 @@ from textbench.trust import CHECKPOINT_TARGETS, TRUSTED_TARGETS, check_targets, 
 SMALL_CNN = ["model=cnn", "model.encoder.num_filters=8", "model.encoder.embedding_dim=16"]
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One honest run (a tiny CNN, one epoch), whose files every test below alters."""
-    run = tmp_path_factory.mktemp("run") / "run"
-    train(make_cfg(run, [*SMALL_CNN, *TINY, "trainer.max_epochs=1"]))
-    return run
+@pytest.fixture
+def run_dir(trained_run) -> Path:
+    """The session's honest tiny CNN run, whose files the tests below alter (in copies)."""
+    return trained_run("cnn")
 
 
 @pytest.fixture
