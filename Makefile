@@ -41,4 +41,4 @@ system-packages:
 
 test: setup system-packages
 	$(BIN)/ruff check src tests bench experiments
-	$(OFFLINE) $(BIN)/python -m pytest $(ARGS)
+	$(OFFLINE) $(BIN)/python -m pytest -n 2 --dist worksteal $(ARGS)

@@ -12,6 +12,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 # A token cache of the test session's own, so that no test reads another machine's state.
 os.environ["TEXTBENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="textbench-cache-")
+# Under pytest-xdist (-n 2 on 2 cores), one torch thread a process, the commands a test
+# starts included: two workers with two threads each would compete for the cores (4x
+# slower each), and every run would warn that other processes keep the cores busy.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 from tests.support import SMALL, TINY, make_cfg
 

@@ -199,6 +199,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         }
         if refit:
             results["refit"] = refit
+        _finish_runs(loggers)
         if trainer.is_global_zero:
             curves = output_dir / "csv" / "metrics.csv"
             if curves.is_file():
@@ -207,6 +208,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             record.write_metrics(results)
             print_summary(results)
     return results
+
+
+def _finish_runs(loggers: list[Any]) -> None:
+    """End each logger's run with the job: a W&B run stays open until its process exits
+    (in a sweep, after every later job), and only then is its offline file written."""
+    for logger in loggers:
+        if type(logger).__name__ == "WandbLogger" and logger._experiment is not None:
+            logger.experiment.finish()
 
 
 def _fit(trainer: L.Trainer, model: L.LightningModule, datamodule: Any, ckpt_path: Any) -> None:
