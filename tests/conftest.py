@@ -24,17 +24,21 @@ from tests.support import SMALL, TINY, make_cfg
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory: pytest.TempPathFactory):
     """A function giving the directory of a small finished run of each model (SMALL, on
-    TINY data), trained once per session and shared; copy it before changing it."""
+    TINY data), trained once per test session, whatever the number of xdist workers (a
+    file lock in their shared temporary folder); copy it before changing it."""
+    from filelock import FileLock
+
     from textbench.training.run import train
 
-    runs: dict[str, Path] = {}
+    shared = tmp_path_factory.getbasetemp().parent / "trained_runs"
+    shared.mkdir(exist_ok=True)
 
     def run(model: str) -> Path:
-        if model not in runs:
-            directory = tmp_path_factory.mktemp(model) / "run"
-            train(make_cfg(directory, [f"model={model}", *TINY, *SMALL[model]]))
-            runs[model] = directory
-        return runs[model]
+        directory = shared / model
+        with FileLock(shared / f"{model}.lock"):
+            if not (directory / "metrics.json").is_file():
+                train(make_cfg(directory, [f"model={model}", *TINY, *SMALL[model]]))
+        return directory
 
     return run
 

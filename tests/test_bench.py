@@ -97,6 +97,7 @@ def test_data_scaling_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert "test accuracy, 1 epoch" in text
 
 
+@pytest.mark.slow
 @needs_shared_data
 def test_peers_train_on_the_experiments_folds_and_sit_beside_the_models(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

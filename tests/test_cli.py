@@ -56,6 +56,7 @@ def test_cli_module_does_not_import_heavy_libraries() -> None:
         ("data=files", "data.train_file has no value; give one on the command line"),
     ],
 )
+@pytest.mark.slow
 def test_config_mistakes_are_one_sentence_before_anything_loads(
     tmp_path: Path, override: str, expected: str
 ) -> None:
@@ -67,6 +68,7 @@ def test_config_mistakes_are_one_sentence_before_anything_loads(
     assert not list(tmp_path.glob("outputs/train/runs/*/manifest.json"))
 
 
+@pytest.mark.slow
 def test_a_mistake_found_while_building_an_object_is_one_sentence(tmp_path: Path) -> None:
     """Hydra's instantiate wraps what a constructor raises; the user still gets our one
     sentence and exit status 2 (here the tokenizer's missing corpus file)."""
@@ -221,6 +223,7 @@ def test_inference_commands_have_help_and_print_their_config(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_test_classes_unseen_in_train_are_an_error(tmp_path: Path) -> None:
     imdb = tmp_path / "data" / "imdb"
     imdb.mkdir(parents=True)
@@ -243,6 +246,7 @@ def test_test_classes_unseen_in_train_are_an_error(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("outputs/train/runs/*/metrics.json"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ["hydra.run.dir", "hydra.sweep.dir"])
 def test_an_impossible_output_directory_is_one_sentence(tmp_path: Path, key: str) -> None:
     args = ["-m", "model=cnn"] if key == "hydra.sweep.dir" else []
@@ -264,6 +268,7 @@ def test_every_experiment_composes_and_passes_the_checks(tmp_path: Path, experim
     assert (cfg.cv.folds == 10) == experiment.startswith("mr_")
 
 
+@pytest.mark.slow
 def test_a_run_tells_its_story_in_a_few_lines(tmp_path: Path) -> None:
     """What it trains (groups, overrides, where the config is), progress, a summary with
     whole paths; no Lightning tips or third-party deprecation notices."""
@@ -304,6 +309,7 @@ def test_the_console_drops_cache_details_but_not_cache_warnings() -> None:
     assert console.filter(record(logging.WARNING, "Token cache not written (disk full)"))
 
 
+@pytest.mark.slow
 def test_the_model_summary_is_one_line_that_counts_what_is_trained(tmp_path: Path) -> None:
     """The console gets the model's size in one line, its layers go to train.log; with the
     encoder frozen (+model.freeze=true) only the head's parameters count as trained."""

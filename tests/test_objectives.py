@@ -152,6 +152,7 @@ def _training_vocabulary(cfg: DictConfig) -> set[str]:
     return set(data.tokenizer.vocab)
 
 
+@pytest.mark.slow
 def test_word2vec_vectors_are_the_same_in_every_process_for_a_seed(tmp_path: Path) -> None:
     """Gensim seeds each word's start by a hash: Python's own is salted per process, ours
     is not, so the same seed gives the same vectors bit for bit in a new process."""
@@ -308,6 +309,7 @@ def test_cnn_learns_word_order(tmp_path: Path) -> None:
     assert accuracy > 0.9, accuracy
 
 
+@pytest.mark.slow
 def test_transformer_learns_word_order(tmp_path: Path) -> None:
     """Measured 0.976, 0.964 and 0.928 test accuracy on seeds 1-3 (about 20 s each) on an
     Intel Xeon, 0.916 and 0.942 on seeds 1-2 on an AMD EPYC; chance is 0.5. Attention

@@ -151,6 +151,7 @@ def test_peers_refuse_a_dirty_tree(tmp_path: Path) -> None:
     assert result.returncode == 2 and "uncommitted changes" in result.stderr
 
 
+@pytest.mark.slow
 @needs_shared_data
 def test_peers_never_record_a_partial_run(tmp_path: Path) -> None:
     stored = ROOT / "experiments" / "results" / "peer_mr_tfidf_lr.json"

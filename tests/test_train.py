@@ -148,6 +148,7 @@ def test_same_seed_gives_identical_metrics(tmp_path: Path) -> None:
     assert first["test"] != other["test"]
 
 
+@pytest.mark.slow
 def test_lstm_learns_word_order(tmp_path: Path) -> None:
     """Measured 0.998-1.0 on seeds 1 and 2; chance is 0.5 and bag-of-words cannot solve it."""
     cfg = make_cfg(

@@ -306,6 +306,7 @@ def test_eval_reads_only_data_files_the_user_chose(
     assert str(secret) in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_run_directory_with_links(run_dir: Path, tmp_path: Path) -> None:
     """Hole 9: resume=true in a shared run directory whose resolved_config.yaml links to
     a file of yours is refused before anything is written (in-process and from the
