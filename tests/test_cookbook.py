@@ -365,15 +365,39 @@ def _gpu(command: list[str], row: str, tmp_path: Path) -> None:
 
 
 def _sweep(command: list[str], tmp_path: Path) -> None:
-    """The sweep as written, on tiny data with a limited epoch, from the command line."""
+    """The sweep as written, on tiny data with a limited epoch, from the command line:
+    every job completed in a folder of its own with its own overrides, each test example's
+    prediction saved (they give the job's test accuracy), a verdict, and two of the jobs
+    compared example by example."""
+    import csv
+    import subprocess
+    import sys
+
     overrides = [o for o in command if o != "-m"]
     small = ["debug=limit", "trainer.max_epochs=1", "data.n_train=200", "data.n_test=100"]
     result = run_cli("-m", *overrides, *small, *QUIET, "hydra.sweep.dir=sweep", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    with (tmp_path / "sweep" / "summary.csv").open() as f:
-        statuses = [line.split(",")[1] for line in f.read().splitlines()[1:]]
     groups = 1
     for override in overrides:
         groups *= len(override.split("=", 1)[1].split(","))
-    assert statuses == ["completed"] * groups
+    jobs = {int(p.name): p for p in (tmp_path / "sweep").iterdir() if p.name.isdigit()}
+    assert sorted(jobs) == list(range(groups))
+    seen = set()
+    for job in jobs.values():
+        metrics = json.loads((job / "metrics.json").read_text())
+        assert metrics["status"] == "completed" and Path(metrics["output_dir"]) == job
+        seen.add((job / ".hydra" / "overrides.yaml").read_text())
+        with (job / "test_predictions.csv").open() as f:
+            rows = list(csv.DictReader(f))
+        assert [int(r["row"]) for r in rows] == list(range(100))
+        right = sum(r["label"] == r["predicted"] for r in rows)
+        assert right / 100 == pytest.approx(metrics["test"]["test/acc"], abs=1e-6)
+    assert len(seen) == groups
     assert "Verdict" in (tmp_path / "sweep" / "summary.md").read_text()
+    compared = subprocess.run(
+        [sys.executable, "-m", "textbench.cli.report", "--compare", str(jobs[0]), str(jobs[1])],
+        capture_output=True,
+        text=True,
+    )
+    assert compared.returncode == 0, compared.stderr
+    assert "on the same 100 test examples" in compared.stdout and "McNemar" in compared.stdout

@@ -29,36 +29,6 @@ def _job_metrics(sweep_root: Path) -> dict[str, dict]:
     }
 
 
-def test_six_job_sweep_gives_each_job_its_own_directory(tmp_path: Path) -> None:
-    result = run_cli("-m", "model=lstm,cnn,transformer", "optimizer=sgd,adam", *QUICK, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    jobs = _job_metrics(tmp_path)
-    assert sorted(jobs) == [str(i) for i in range(6)]
-    targets = set()
-    for number, metrics in jobs.items():
-        assert metrics["status"] == "completed"
-        assert metrics["test"]["test/examples"] == 200
-        config = (Path(metrics["output_dir"]) / ".hydra" / "overrides.yaml").read_text()
-        targets.add(config)
-        assert Path(metrics["output_dir"]).name == number
-        # every test example's prediction is saved, and they give the test accuracy
-        with (Path(metrics["output_dir"]) / "test_predictions.csv").open() as f:
-            rows = list(csv.DictReader(f))
-        assert [int(r["row"]) for r in rows] == list(range(200))
-        right = sum(r["label"] == r["predicted"] for r in rows)
-        assert right / 200 == pytest.approx(metrics["test"]["test/acc"], abs=1e-6)
-    assert len(targets) == 6
-    # two of the jobs, example by example
-    compared = subprocess.run(
-        [sys.executable, "-m", "textbench.cli.report", "--compare"]
-        + [jobs[n]["output_dir"] for n in "01"],
-        capture_output=True,
-        text=True,
-    )
-    assert compared.returncode == 0, compared.stderr
-    assert "on the same 200 test examples" in compared.stdout and "McNemar" in compared.stdout
-
-
 def test_a_failing_job_does_not_stop_the_sweep(tmp_path: Path) -> None:
     result = run_cli("-m", "model=cnn", "optimizer.lr=-1,0.001", *QUICK, cwd=tmp_path)
     assert result.returncode != 0
