@@ -126,3 +126,21 @@ def test_peers_train_on_the_experiments_folds_and_sit_beside_the_models(
     table = (tmp_path / "RESULTS.md").read_text()
     mr_section = table[table.index("## MR") :]
     assert mr_section.count("| peer: ") == 2 and "| mr_cnn ‡ |" in mr_section
+
+
+@pytest.mark.slow
+def test_serving_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    """bench/serve.py --quick: every server answers at each level, side by side with the
+    plain FastAPI + onnxruntime server."""
+    results = tmp_path / "RESULTS.md"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "serve.py"), "--quick", "--results", str(results)],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
+    section = results.read_text().split("## Serving", 1)[1]
+    for server in ("dynamic batching (32", "no batching", "int8", "plain FastAPI"):
+        rows = [line for line in section.splitlines() if server in line]
+        assert len(rows) == 2, server  # --quick: 1 and 4 clients
+        assert all(float(row.split("|")[3].replace(",", "")) > 0 for row in rows)

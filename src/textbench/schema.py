@@ -536,11 +536,39 @@ class ExportSettings:
         _positive(self, "max_texts")
 
 
+@dataclass
+class ServeSettings:
+    ckpt: str = MISSING
+    host: str = "127.0.0.1"
+    port: int = 8000
+    runtime: str = "onnx"
+    quantize: str = "none"
+    max_batch: int = 32
+    max_delay_ms: float = 5.0
+    threads: int | None = None
+    max_body_bytes: int = 1_000_000
+    max_texts: int = 256
+    max_text_chars: int = 100_000
+    trust: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _choice(self, "runtime", ("onnx", "torch"))
+        _choice(self, "quantize", ("none", "dynamic"))
+        if not 0 <= self.port <= 65535:
+            raise _Bad("port", "a port number from 0 to 65535 (0: any free port)")
+        _positive(self, "max_batch", "max_body_bytes", "max_texts", "max_text_chars")
+        _positive(self, "threads", or_none=True)
+        _at_least(self, "max_delay_ms", 0)
+        if self.quantize != "none" and self.runtime != "onnx":
+            raise _Bad("quantize", "none with runtime=torch (quantization is onnxruntime's)")
+
+
 COMMANDS: dict[str, type] = {
     "train": TrainSettings,
     "eval": EvalSettings,
     "predict": PredictSettings,
     "export": ExportSettings,
+    "serve": ServeSettings,
 }
 _WORD_TOKENIZER = "textbench.data.tokenizers.WordTokenizer"
 

@@ -129,6 +129,8 @@ def export_model(
         "label_names": loaded.label_names,
         "max_length": loaded.max_length,
         "pad_id": loaded.tokenizer.pad_id,
+        "unk_id": loaded.tokenizer.unk_id,  # an empty text is one unknown token
+        "add_special_tokens": loaded.tokenizer.add_special_tokens,
         "checked_texts": len(texts),
         "checked_batches": len(batches),
         "max_abs_difference": worst,
