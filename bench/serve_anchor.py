@@ -17,12 +17,12 @@ from tokenizers import Tokenizer
 export, port = sys.argv[1], int(sys.argv[2])
 threads = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 options = onnxruntime.SessionOptions()
-options.intra_op_num_threads = threads
+options.intra_op_num_threads = threads  # 0: onnxruntime's default, one per core
 session = onnxruntime.InferenceSession(f"{export}/model.onnx", options)
 with open(f"{export}/export.json") as f:
     info = json.load(f)
 tokenizer = Tokenizer.from_file(f"{export}/tokenizer.json")
-tokenizer.enable_padding(pad_id=info["pad_id"])
+tokenizer.enable_truncation(info["max_length"])  # as the model was trained
 app = FastAPI()
 
 

@@ -140,7 +140,9 @@ def test_serving_bench_runs_on_tiny_sizes(tmp_path: Path) -> None:
         timeout=900,
     )
     section = results.read_text().split("## Serving", 1)[1]
-    for server in ("dynamic batching (32", "no batching", "int8", "plain FastAPI"):
+    servers = ("(default", "waiting up to 5 ms", "no batching", "int8", "plain FastAPI")
+    for server in servers:
         rows = [line for line in section.splitlines() if server in line]
         assert len(rows) == 2, server  # --quick: 1 and 4 clients
         assert all(float(row.split("|")[3].replace(",", "")) > 0 for row in rows)
+        assert all(row.split("|")[8].strip() == "0" for row in rows)  # no failed request

@@ -242,3 +242,30 @@ def test_the_listening_socket_is_a_tcp_one() -> None:
         assert sock.proto == socket.IPPROTO_TCP and sock.getsockname()[0] == "127.0.0.1"
     finally:
         sock.close()
+
+
+def test_a_batch_grows_while_the_model_computes_the_last_one() -> None:
+    """max_delay_ms=0: no wait on an idle model (the first request runs alone), and the
+    requests that arrive while it computes go to the model together as the next batch."""
+    import asyncio
+
+    import numpy as np
+
+    from textbench.serving.batcher import DynamicBatcher
+
+    def slow(texts):
+        time.sleep(0.2)
+        return np.zeros((len(texts), 2), dtype=np.float32)
+
+    async def main() -> dict:
+        batcher = DynamicBatcher(slow, max_batch=32, max_delay_ms=0)
+        batcher.start()
+        first = asyncio.ensure_future(batcher.predict(["first"]))
+        await asyncio.sleep(0.05)  # the model is computing "first"
+        rest = [asyncio.ensure_future(batcher.predict([str(i)])) for i in range(15)]
+        answers = await asyncio.gather(first, *rest)
+        await batcher.stop()
+        assert all(a.shape == (1, 2) for a in answers)
+        return batcher.stats.sizes
+
+    assert asyncio.run(main()) == {1: 1, 15: 1}

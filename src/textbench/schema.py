@@ -544,7 +544,7 @@ class ServeSettings:
     runtime: str = "onnx"
     quantize: str = "none"
     max_batch: int = 32
-    max_delay_ms: float = 5.0
+    max_delay_ms: float = 0.0
     threads: int | None = None
     max_body_bytes: int = 1_000_000
     max_texts: int = 256

@@ -1,7 +1,10 @@
 """Dynamic batching: concurrent requests wait together until `max_batch` texts are queued
 or the first of them has waited `max_delay_ms`, whichever comes first, then one call to
 the model answers them all (as TorchServe and Triton batch). The model runs in one worker
-thread, so the event loop keeps accepting requests while it computes.
+thread, so the event loop keeps accepting requests while it computes, and the next batch
+grows meanwhile: a batch goes to the model once the model is free and the batch is full
+or its delay has passed. With max_delay_ms=0 a batch is whatever arrived while the model
+computed the last one (no wait on an idle model).
 """
 
 import asyncio
@@ -9,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -84,31 +88,59 @@ class DynamicBatcher:
 
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            waiting = [await self._queue.get()]
-            size = len(waiting[0][0])
-            deadline = time.monotonic() + self.max_delay
-            while size < self.max_batch:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), left)
-                except asyncio.TimeoutError:
-                    break
-                waiting.append(item)
-                size += len(item[0])
-            texts = [t for request, _ in waiting for t in request]
-            try:
-                probs = await loop.run_in_executor(self._worker, self.predict_batch, texts)
-            except Exception as error:  # each waiting request gets the error, not a hang
-                for _, future in waiting:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            self.stats.add(len(waiting), len(texts))
-            start = 0
-            for request, future in waiting:
-                if not future.done():
+        running: asyncio.Future | None = None  # the batch the model computes now
+        getter: asyncio.Task | None = None  # the next request, when one is awaited
+        try:
+            while True:
+                if getter is None:
+                    getter = asyncio.ensure_future(self._queue.get())
+                waiting = [await getter]
+                getter = None
+                size = len(waiting[0][0])
+                deadline = loop.time() + self.max_delay
+                while size < self.max_batch:
+                    while size < self.max_batch and not self._queue.empty():
+                        waiting.append(self._queue.get_nowait())
+                        size += len(waiting[-1][0])
+                    busy = running is not None and not running.done()
+                    left = deadline - loop.time()
+                    if size >= self.max_batch or (not busy and left <= 0):
+                        break
+                    getter = getter or asyncio.ensure_future(self._queue.get())
+                    wake = {getter, running} if busy else {getter}
+                    await asyncio.wait(
+                        wake, timeout=None if busy else left, return_when="FIRST_COMPLETED"
+                    )
+                    if getter.done():
+                        waiting.append(getter.result())
+                        size += len(waiting[-1][0])
+                        getter = None
+                if running is not None and not running.done():
+                    await asyncio.wait({running})  # a full batch waits for the model
+                texts = [t for request, _ in waiting for t in request]
+                running = loop.run_in_executor(self._worker, self.predict_batch, texts)
+                running.add_done_callback(partial(self._answer, waiting))
+        finally:
+            if getter is not None:
+                getter.cancel()
+
+    def _answer(
+        self, waiting: list[tuple[list[str], asyncio.Future]], done: asyncio.Future
+    ) -> None:
+        """Each request of a computed batch gets its rows (or the batch's error, not a hang)."""
+        if done.cancelled():
+            for _, future in waiting:
+                future.cancel()
+            return
+        error = done.exception()
+        if error is None:
+            probs = done.result()
+            self.stats.add(len(waiting), len(probs))
+        start = 0
+        for request, future in waiting:
+            if not future.done():
+                if error is None:
                     future.set_result(probs[start : start + len(request)])
-                start += len(request)
+                else:
+                    future.set_exception(error)
+            start += len(request)

@@ -149,6 +149,9 @@ def _from_export(
         quantize_dynamic(str(model_file), str(quantized), weight_type=QuantType.QInt8)
         model_file, precision = quantized, "int8 (dynamic)"
     options = onnxruntime.SessionOptions()
+    # idle runtime threads sleep instead of spinning: the event loop answering requests
+    # needs the same cores between batches
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
