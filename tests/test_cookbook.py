@@ -97,6 +97,13 @@ def _frozen(run: Path, results: dict, command: list[str]) -> None:
         assert weights[vocab[word]].tolist() == pytest.approx(vectors[word])
 
 
+def _calibrated(run: Path, results: dict, command: list[str]) -> None:
+    checkpoint = torch.load(results["best_checkpoint"], weights_only=True)
+    recorded = results["calibration"]["temperature"]
+    assert checkpoint["textbench"]["temperature"] == pytest.approx(recorded, abs=1e-6)
+    assert (run / "reliability.png").is_file()
+
+
 def _refit(run: Path, results: dict, command: list[str]) -> None:
     assert (run / "checkpoints" / "refit.ckpt").is_file() and results["refit"]["epochs"] >= 1
 
@@ -192,6 +199,7 @@ CASES: dict[str, Case] = {
     "epochs, clipping": Case(extra=["data.n_train=200"]),
     "early stopping": Case(check=_early_stopping),
     "train the final model on train + validation": Case(check=_refit),
+    "make the probabilities mean what they say": Case(check=_calibrated),
     "data": Case(
         extra=["data.max_samples=300", "trainer.max_epochs=1"], shared_data=True, slow=True
     ),

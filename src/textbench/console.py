@@ -134,12 +134,21 @@ def print_summary(results: dict[str, Any]) -> None:
             f"validation ({refit['train_examples']:,} texts) in {refit['wall_time_s']:.1f} s; "
             "test is this model's"
         )
+    calibration = results.get("calibration")
+    if calibration:
+        console.print(
+            f"calibrated:  temperature {calibration['temperature']:.3f}, fitted on validation "
+            f"(ECE {calibration['val_ece_before']:.4f} → {calibration['val_ece_after']:.4f}); "
+            "test is calibrated, best validation is not"
+        )
     console.print(f"outputs:     {printable(results['output_dir'])}")
     checkpoint = refit["checkpoint"] if refit else results.get("best_checkpoint")
     if checkpoint:
         console.print(f"checkpoint:  {printable(checkpoint)}")
     if results.get("curves"):
         console.print(f"curves:      {printable(results['curves'])}")
+    if results.get("reliability"):
+        console.print(f"reliability: {printable(results['reliability'])}")
 
 
 def _metric(value: float | None) -> str:

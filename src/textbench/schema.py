@@ -480,6 +480,7 @@ class TrainSettings:
     train: bool = True
     test: bool = True
     refit: bool = False
+    calibrate: str = "none"
     verbose: bool = False
     resume: bool = False
     compile: bool = False
@@ -491,6 +492,7 @@ class TrainSettings:
     def __post_init__(self) -> None:
         _positive(self, "num_threads", or_none=True)
         _choice(self, "monitor_mode", ("min", "max"))
+        _choice(self, "calibrate", ("none", "temperature"))
 
 
 @dataclass
@@ -650,6 +652,11 @@ def validate(cfg: DictConfig, command: str) -> None:
         raise ConfigError(
             "refit=true trains again after the fit, so it needs train=true; a checkpoint "
             "is tested with train=false ckpt_path=CKPT alone."
+        )
+    if cfg.get("calibrate", "none") != "none" and (cfg.get("refit") or not cfg.train):
+        raise ConfigError(
+            "calibrate=temperature fits on validation after the fit, so it needs train=true "
+            "and refit=false (a refit model has trained on validation); drop one of them."
         )
     if cfg.train and cfg.trainer.get("max_epochs") == 0:
         raise ConfigError(

@@ -11,6 +11,7 @@ checked against its closed schema. Nothing from it is ever passed to Hydra's
 from __future__ import annotations
 
 import json
+import math
 import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -127,6 +128,10 @@ def read_checkpoint(
     typed.check(artifacts, "tokenizer_config", dict)
     typed.names(artifacts, "label_names")
     typed.check(artifacts, "max_length", int, positive=True)
+    if "temperature" in artifacts:
+        typed.check(artifacts, "temperature", float, positive=True)
+        if not math.isfinite(artifacts["temperature"]):
+            raise typed.refuse("temperature", "a finite number")
     hparams = checkpoint.get("hyper_parameters", {})
     typed.value(hparams, "hyper_parameters", dict)
     typed.check(hparams, "vocab_size", int, positive=True)
@@ -204,6 +209,7 @@ def load_checkpoint(path: str | Path, trusted_modules: Sequence[str] = ()) -> Lo
             f"Refused {file}: its weights do not fit the network its config describes "
             f"({str(error).splitlines()[0][:200]})."
         ) from None
+    network.temperature.fill_(artifacts.get("temperature", 1.0))
     network.eval()
     tokenizer = TextTokenizer.restore(artifacts["tokenizer"], artifacts["tokenizer_config"])
     return LoadedModel(

@@ -24,13 +24,12 @@ FILES = {"onnx": "model.onnx", "torchscript": "model.pt"}
 class Probabilities(nn.Module):
     """(input_ids [batch, time], lengths [batch]) → class probabilities [batch, classes]."""
 
-    def __init__(self, encoder: nn.Module, head: nn.Module) -> None:
+    def __init__(self, network: nn.Module) -> None:
         super().__init__()
-        self.encoder = encoder
-        self.head = head
+        self.network = network  # encoder → head → / temperature
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.head(self.encoder(input_ids, lengths)), dim=-1)
+        return torch.softmax(self.network(input_ids, lengths), dim=-1)
 
 
 Runner = Callable[[torch.Tensor, torch.Tensor], np.ndarray]
@@ -110,7 +109,7 @@ def export_model(
         collate([split[i] for i in range(s, min(s + batch_size, len(split)))]) for s in starts
     ]
     # Plain modules only: a LightningModule expects a Trainer that export does not have.
-    module = Probabilities(loaded.model.encoder, loaded.model.head).eval()
+    module = Probabilities(loaded.model).eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     save = _save_onnx if kind == "onnx" else _save_torchscript
     with torch.no_grad():

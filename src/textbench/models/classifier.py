@@ -9,7 +9,11 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.aggregation import MeanMetric, SumMetric
-from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassCalibrationError,
+    MulticlassF1Score,
+)
 
 from textbench.models.feature_cache import FeatureCache, encoder_digest
 from textbench.models.network import build_encoder, classification_head
@@ -68,6 +72,9 @@ class TextClassifier(L.LightningModule):
         self.features: FeatureCache | None = None  # set when a frozen encoder starts fitting
         weights = torch.tensor(class_weights, dtype=torch.float) if class_weights else None
         self.register_buffer("class_weights", weights, persistent=False)
+        # logits are divided by it: 1 while training; `calibrate=temperature` fits it on
+        # validation after the fit, and checkpoints carry it (textbench.temperature)
+        self.register_buffer("temperature", torch.ones(()), persistent=False)
         self.monitor = monitor
         self.sign = 1.0 if monitor_mode == "max" else -1.0
         for stage in STAGES:
@@ -79,7 +86,7 @@ class TextClassifier(L.LightningModule):
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         encode = self.features or self.encoder
-        return self.head(encode(input_ids, lengths))
+        return self.head(encode(input_ids, lengths)) / self.temperature
 
     def _step(
         self, batch: dict[str, torch.Tensor], stage: str
@@ -185,6 +192,8 @@ class TextClassifier(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.best_val = checkpoint.get("best_val", {})
+        temperature = checkpoint.get("textbench", {}).get("temperature", 1.0)
+        self.temperature.fill_(float(temperature))
 
     def _parameter_groups(self) -> list[dict[str, Any]]:
         """Weights of linear, recurrent and convolutional layers decay; biases, norms and
@@ -217,7 +226,9 @@ class TextClassifier(L.LightningModule):
 
 
 class StageMetrics(nn.Module):
-    """Accuracy, macro-F1, mean loss and example count of one stage, synced across ranks."""
+    """Accuracy, macro-F1, expected calibration error (15 equal-width bins of the top
+    probability, as Guo et al. 2017), mean loss and example count of one stage, synced
+    across ranks."""
 
     def __init__(self, stage: str, num_classes: int) -> None:
         super().__init__()
@@ -233,18 +244,21 @@ class StageMetrics(nn.Module):
         )
         # nan_strategy="disable": no NaN scan (a host sync) on every update; a NaN loss
         # stops training anyway (StopOnNonFiniteLoss).
+        self.ece = MulticlassCalibrationError(num_classes, n_bins=15, validate_args=False)
         self.loss = MeanMetric(nan_strategy="disable")
         self.examples = SumMetric(nan_strategy="disable")
 
     def update(self, logits: torch.Tensor, labels: torch.Tensor, loss: torch.Tensor) -> None:
         self.scores.update(logits, labels)
+        self.ece.update(logits.float().softmax(dim=-1), labels)
         self.loss.update(loss, weight=labels.size(0))
         self.examples.update(labels.new_tensor(labels.size(0), dtype=torch.float))
 
     def compute_and_reset(self) -> dict[str, float]:
         values = {k: v.item() for k, v in self.scores.compute().items()}
+        values[f"{self.stage}/ece"] = self.ece.compute().item()
         values[f"{self.stage}/loss"] = self.loss.compute().item()
         values[f"{self.stage}/examples"] = self.examples.compute().item()
-        for metric in (self.scores, self.loss, self.examples):
+        for metric in (self.scores, self.ece, self.loss, self.examples):
             metric.reset()
         return values

@@ -34,6 +34,8 @@ class TextNetwork(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.head = classification_head(encoder.output_dim, num_classes, head_dropout)
+        # the calibration temperature the checkpoint carries (1: none)
+        self.register_buffer("temperature", torch.ones(()), persistent=False)
 
     def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(input_ids, lengths))
+        return self.head(self.encoder(input_ids, lengths)) / self.temperature

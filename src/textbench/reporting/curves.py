@@ -1,8 +1,10 @@
-"""Learning curves from a run's CSV metrics, as one PNG next to the numbers."""
+"""A run's plots next to its numbers: learning curves from its CSV metrics, and the
+reliability diagram of its test predictions."""
 
 import csv
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from textbench.files import save_figure
 
@@ -45,6 +47,54 @@ def plot_learning_curves(metrics_csv: Path, out_png: Path) -> Path | None:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend()
+    fig.tight_layout()
+    save_figure(fig, out_png, dpi=100)
+    plt.close(fig)
+    return out_png
+
+
+def plot_reliability(probs: Any, labels: Any, out_png: Path, bins: int = 15) -> Path:
+    """Reliability diagram of the test predictions: in each bin of top-class probability,
+    how often that class was right (bars) against the diagonal of perfect calibration,
+    with the expected calibration error and the share of texts per bin."""
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == np.asarray(labels)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    hits = np.bincount(which, weights=correct, minlength=bins)
+    sure = np.bincount(which, weights=confidence, minlength=bins)
+    filled = counts > 0
+    accuracy = np.divide(hits, counts, out=np.zeros(bins), where=filled)
+    mean_confidence = np.divide(sure, counts, out=np.zeros(bins), where=filled)
+    ece = float(np.sum(np.abs(accuracy - mean_confidence) * counts) / max(len(labels), 1))
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(4.5, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    width = 1 / bins
+    top.bar(
+        edges[:-1][filled],
+        accuracy[filled],
+        width,
+        align="edge",
+        edgecolor="black",
+        label="accuracy in the bin",
+    )
+    top.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
+    top.set_ylabel("accuracy")
+    top.set_title(f"test reliability: ECE {ece:.4f} ({len(labels):,} texts)")
+    top.legend(loc="upper left")
+    top.grid(alpha=0.3)
+    bottom.bar(edges[:-1], counts / max(len(labels), 1), width, align="edge", color="gray")
+    bottom.set_xlabel("top-class probability")
+    bottom.set_ylabel("share of texts")
+    bottom.set_xlim(0, 1)
     fig.tight_layout()
     save_figure(fig, out_png, dpi=100)
     plt.close(fig)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import (
@@ -23,11 +24,13 @@ from lightning.pytorch.callbacks import (
 from omegaconf import DictConfig, OmegaConf
 
 from textbench.console import print_config, print_summary, quiet_console
+from textbench.errors import ConfigError
 from textbench.inference.checkpoint import read_checkpoint
-from textbench.reporting.curves import plot_learning_curves
+from textbench.reporting.curves import plot_learning_curves, plot_reliability
 from textbench.reporting.predictions import FILE as PREDICTIONS
 from textbench.reporting.predictions import write_predictions
 from textbench.training.build import build_model, build_tokenizer, instantiate_all
+from textbench.training.calibration import calibrate
 from textbench.training.callbacks import (
     CheckpointArtifacts,
     CheckpointOnInterrupt,
@@ -146,10 +149,19 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         epoch_times, tokens_per_s = list(timer.epoch_times), list(timer.tokens_per_s)
         checkpoint = trainer.checkpoint_callback
         best_path = checkpoint.best_model_path if checkpoint else ""
+        calibration = None
+        if cfg.get("calibrate") == "temperature":
+            if not best_path:
+                raise ConfigError(
+                    "calibrate=temperature needs the fit's best checkpoint, and this fit "
+                    "saved none (e.g. debug=fdr); calibrate a run that checkpoints."
+                )
+            calibration = calibrate(model, datamodule, best_path, trainer.is_global_zero)
         tester, tested, refit = trainer, model, {}
         if initial is not None:
             tester, tested, refit = _refit(cfg, initial, datamodule, best_val, trainer, artifacts)
         test: dict[str, float] = {}
+        reliability = None
         if cfg.test:
             test_ckpt = None if refit else best_path or (ckpt_path if not cfg.train else None)
             if not test_ckpt and not refit:
@@ -168,14 +180,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             predicted = {"file": None, "rows": sum(map(len, shares))}
             predicted["of"] = len(datamodule.splits["test"])
             if tester.is_global_zero and predicted["rows"]:
+                order = datamodule.eval_order("test", [len(share) for share in shares])
+                probabilities = torch.cat(shares).numpy()
+                labels = datamodule.splits["test"].labels
                 write_predictions(
-                    output_dir / PREDICTIONS,
-                    datamodule.eval_order("test", [len(share) for share in shares]),
-                    torch.cat(shares).numpy(),
-                    datamodule.splits["test"].labels,
-                    datamodule.label_names,
+                    output_dir / PREDICTIONS, order, probabilities, labels, datamodule.label_names
                 )
                 predicted["file"] = PREDICTIONS
+                reliability = plot_reliability(
+                    probabilities, np.asarray(labels)[order], output_dir / "reliability.png"
+                )
             record.add(test_predictions=predicted)
 
         results = {
@@ -199,6 +213,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         }
         if refit:
             results["refit"] = refit
+        if calibration:
+            results["calibration"] = calibration
+        if reliability:
+            results["reliability"] = str(reliability)
         _finish_runs(loggers)
         if trainer.is_global_zero:
             curves = output_dir / "csv" / "metrics.csv"
