@@ -157,6 +157,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                     "saved none (e.g. debug=fdr); calibrate a run that checkpoints."
                 )
             calibration = calibrate(model, datamodule, best_path, trainer.is_global_zero)
+            trainer.strategy.barrier("calibrated")  # every rank tests the written T
         tester, tested, refit = trainer, model, {}
         if initial is not None:
             tester, tested, refit = _refit(cfg, initial, datamodule, best_val, trainer, artifacts)
