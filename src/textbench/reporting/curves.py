@@ -53,10 +53,13 @@ def plot_learning_curves(metrics_csv: Path, out_png: Path) -> Path | None:
     return out_png
 
 
-def plot_reliability(probs: Any, labels: Any, out_png: Path, bins: int = 15) -> Path:
+def plot_reliability(
+    probs: Any, labels: Any, ece: float | None, out_png: Path, bins: int = 15
+) -> Path:
     """Reliability diagram of the test predictions: in each bin of top-class probability,
     how often that class was right (bars) against the diagonal of perfect calibration,
-    with the expected calibration error and the share of texts per bin."""
+    with the expected calibration error (the run's metric, over the same bins) and the
+    share of texts per bin."""
     import matplotlib
     import numpy as np
 
@@ -69,11 +72,8 @@ def plot_reliability(probs: Any, labels: Any, out_png: Path, bins: int = 15) -> 
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
     counts = np.bincount(which, minlength=bins)
     hits = np.bincount(which, weights=correct, minlength=bins)
-    sure = np.bincount(which, weights=confidence, minlength=bins)
     filled = counts > 0
     accuracy = np.divide(hits, counts, out=np.zeros(bins), where=filled)
-    mean_confidence = np.divide(sure, counts, out=np.zeros(bins), where=filled)
-    ece = float(np.sum(np.abs(accuracy - mean_confidence) * counts) / max(len(labels), 1))
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(4.5, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
@@ -88,7 +88,8 @@ def plot_reliability(probs: Any, labels: Any, out_png: Path, bins: int = 15) -> 
     )
     top.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
     top.set_ylabel("accuracy")
-    top.set_title(f"test reliability: ECE {ece:.4f} ({len(labels):,} texts)")
+    shown = f"ECE {ece:.4f}, " if ece is not None else ""
+    top.set_title(f"test reliability: {shown}{len(labels):,} texts")
     top.legend(loc="upper left")
     top.grid(alpha=0.3)
     bottom.bar(edges[:-1], counts / max(len(labels), 1), width, align="edge", color="gray")

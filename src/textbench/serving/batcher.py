@@ -9,6 +9,7 @@ computed the last one (no wait on an idle model).
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,29 +20,25 @@ import numpy as np
 
 @dataclass
 class BatchStats:
-    """What /metadata reports of the batching so far."""
+    """What /metadata reports of the batching so far: every count derives from the
+    number of batches of each size."""
 
     requests: int = 0
-    texts: int = 0
-    batches: int = 0
-    largest: int = 0
-    sizes: dict[int, int] = field(default_factory=dict)  # batch size (texts) → batches
+    sizes: Counter[int] = field(default_factory=Counter)  # batch size (texts) → batches
 
     def add(self, requests: int, texts: int) -> None:
         self.requests += requests
-        self.texts += texts
-        self.batches += 1
-        self.largest = max(self.largest, texts)
-        self.sizes[texts] = self.sizes.get(texts, 0) + 1
+        self.sizes[texts] += 1
 
     def as_dict(self) -> dict:
-        mean = self.texts / self.batches if self.batches else 0.0
+        batches = self.sizes.total()
+        texts = sum(size * n for size, n in self.sizes.items())
         return {
             "requests": self.requests,
-            "texts": self.texts,
-            "batches": self.batches,
-            "largest_batch": self.largest,
-            "mean_batch": round(mean, 2),
+            "texts": texts,
+            "batches": batches,
+            "largest_batch": max(self.sizes, default=0),
+            "mean_batch": round(texts / batches, 2) if batches else 0.0,
         }
 
 

@@ -189,7 +189,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 )
                 predicted["file"] = PREDICTIONS
                 reliability = plot_reliability(
-                    probabilities, np.asarray(labels)[order], output_dir / "reliability.png"
+                    probabilities,
+                    np.asarray(labels)[order],
+                    test.get("test/ece"),
+                    output_dir / "reliability.png",
                 )
             record.add(test_predictions=predicted)
 
